@@ -1,0 +1,89 @@
+"""Errors and warnings of ``stance``.
+
+Hierarchy::
+
+    StanceError(Exception)
+    ├── InputFormatError(StanceError, ValueError)       bad input file/row; names file and line
+    ├── ActorRegistryError(InputFormatError)            bad actor registry file
+    ├── DataValidationError(InputFormatError)           bad labelled training data (all rows)
+    ├── ModelNotFoundError(StanceError, FileNotFoundError)
+    ├── ModelIntegrityError(StanceError, RuntimeError)  truncated or tampered model file
+    ├── IncompatibleModelError(StanceError, RuntimeError)
+    └── PipelineBuildError(StanceError, RuntimeError)   spaCy pipeline cannot be built
+
+    StanceWarning(UserWarning)
+    └── ImplausibleDateWarning(StanceWarning)
+
+``NotFittedError`` is scikit-learn's (``sklearn.exceptions.NotFittedError``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+RETRAIN_HINT = (
+    "Retrain it with `stance train --data training/data --out MODEL_DIR` "
+    "or use the packaged default model (`stance.load()`)."
+)
+
+
+class StanceError(Exception):
+    """Root of all errors raised by ``stance``."""
+
+
+class InputFormatError(StanceError, ValueError):
+    """An input file or row is malformed; the message names the file and line."""
+
+
+class ActorRegistryError(InputFormatError):
+    """The actor registry file is malformed (syntax error, duplicate id, bad period)."""
+
+
+class DataValidationError(InputFormatError):
+    """Labelled data failed validation; ``problems`` lists every bad row."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        shown = "\n  ".join(self.problems[:50])
+        more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+        super().__init__(f"{len(self.problems)} problem(s) in the labelled data:\n  {shown}{more}")
+
+
+class ModelNotFoundError(StanceError, FileNotFoundError):
+    """No model files where a model was expected."""
+
+
+class ModelIntegrityError(StanceError, RuntimeError):
+    """A model file is truncated, tampered with or unreadable."""
+
+
+class IncompatibleModelError(StanceError, RuntimeError):
+    """A model was saved by an incompatible version of stance or scikit-learn."""
+
+
+class PipelineBuildError(StanceError, RuntimeError):
+    """The spaCy pipeline cannot be built (for example spacy-lookups-data is missing)."""
+
+
+class StanceWarning(UserWarning):
+    """Base class of the warnings ``stance`` emits."""
+
+
+class ImplausibleDateWarning(StanceWarning):
+    """An article date does not fit the dates of its neighbours."""
+
+
+def bad_value(name: str, value: object, accepted: Iterable[object] | str, hint: str = "") -> str:
+    """Build an error message: the name, the bad value, what is accepted, and a fix hint.
+
+    Examples
+    --------
+    >>> bad_value("freq", "year", ("day", "week", "month"))
+    "freq: got 'year', expected one of 'day', 'week', 'month'"
+    """
+    if isinstance(accepted, str):
+        expected = accepted
+    else:
+        expected = "one of " + ", ".join(repr(a) for a in accepted)
+    message = f"{name}: got {value!r}, expected {expected}"
+    return f"{message}. {hint}" if hint else message

@@ -1,0 +1,172 @@
+"""Stage 4, mentions: sentences -> :class:`~stance.records.Mention` records.
+
+One mention per (sentence, actor) unit, as in ANNOTATION.md: several references to one
+actor in a sentence make one unit, located at its first reference. Role aliases
+("der US-Präsident") are resolved by the article date; with no date they are not resolved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from .actors import ActorRegistry, load_actors
+from .config import NlpConfig
+from .nlp import NAME_LABEL, ROLE_LABEL, SPANS_KEY, ActorMatcher, load_nlp
+from .records import Article, Mention, Sentence
+from .sentences import iter_docs, sentences_from_docs
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleMentions:
+    """The sentences and mentions of one article."""
+
+    article: Article
+    sentences: tuple[Sentence, ...]
+    mentions: tuple[Mention, ...]
+
+
+def resolve_registry(actors: ActorRegistry | str | Path | None) -> ActorRegistry:
+    """Accept a registry, a path to a registry file, or ``None`` for the packaged one."""
+    if actors is None:
+        return load_actors()
+    if isinstance(actors, ActorRegistry):
+        return actors
+    return load_actors(actors)
+
+
+def find_mentions(text: str, *, date: dt.date | None = None, actors: ActorRegistry | str | Path | None = None,
+                  doc_id: str | None = None) -> list[Mention]:
+    """Find every (sentence, actor) unit in ``text``.
+
+    Parameters
+    ----------
+    text : str
+        German text, one article or a snippet.
+    date : datetime.date, optional
+        The article date; role aliases such as "US-Präsident" are resolved by it and
+        ignored without it.
+    actors : ActorRegistry or path, optional
+        The actor registry (default: the packaged one).
+
+    Returns
+    -------
+    list of Mention
+        Sorted by position; offsets point into ``text``.
+
+    Examples
+    --------
+    >>> [(m.actor, m.surface) for m in find_mentions("Putins Truppen rücken vor, sagte Selenskyj.")]
+    [('putin', 'Putins'), ('zelensky', 'Selenskyj')]
+    """
+    nlp = load_nlp(NlpConfig(), resolve_registry(actors))
+    result: list[Mention] = []
+    for _, chunks in iter_docs(nlp, [text]):
+        result.extend(mentions_from_chunks(chunks, date=date, doc_id=doc_id, matcher=_matcher(nlp)))
+    return result
+
+
+def iter_article_mentions(articles: Iterable[Article], nlp: Language, batch_size: int = 64) -> Iterator[ArticleMentions]:
+    """Stream sentences and mentions for each article (in input order)."""
+    matcher = _matcher(nlp)
+    pending: list[Article] = []
+
+    def flush() -> Iterator[ArticleMentions]:
+        for index, chunks in iter_docs(nlp, (a.text for a in pending), batch_size=batch_size):
+            article = pending[index]
+            sentences = tuple(s for s, _, _ in sentences_from_docs(chunks))
+            mentions = tuple(mentions_from_chunks(chunks, date=article.date, doc_id=article.id, matcher=matcher))
+            yield ArticleMentions(article, sentences, mentions)
+        pending.clear()
+
+    for article in articles:
+        pending.append(article)
+        if len(pending) >= batch_size:
+            yield from flush()
+    yield from flush()
+
+
+def _matcher(nlp: Language) -> ActorMatcher:
+    component = nlp.get_pipe("stance_actor_matcher")
+    assert isinstance(component, ActorMatcher)
+    return component
+
+
+def mentions_from_chunks(chunks: list[tuple[int, Doc]], *, date: dt.date | None, doc_id: str | None,
+                         matcher: ActorMatcher) -> list[Mention]:
+    """Turn the actor spans of a processed text into one Mention per (sentence, actor)."""
+    mentions: list[Mention] = []
+    for sentence, first_token, number in sentences_from_docs(chunks):
+        offset, doc = chunks[number]
+        sent = doc[first_token].sent
+        refs = _resolved_refs(doc.spans[SPANS_KEY], sent, date, matcher)
+        mentions.extend(_units(sentence, refs, offset, doc_id))
+    return mentions
+
+
+def _resolved_refs(spans: Iterable[Span], sent: Span, date: dt.date | None, matcher: ActorMatcher) -> list[tuple[str, int, int, str]]:
+    """``(actor, start_char, end_char, kind)`` for each reference inside ``sent`` (doc offsets)."""
+    refs = []
+    for span in spans:
+        if span.start < sent.start or span.end > sent.end:
+            continue
+        if span.label_ == ROLE_LABEL:
+            actor = _resolve_role(matcher, span.id_, date)
+            kind = "role"
+        elif span.label_ == NAME_LABEL:
+            actor = span.id_
+            kind = "compound" if len(span) == 1 and "-" in span.text else "name"
+        else:
+            continue
+        if actor:
+            refs.append((actor, span.start_char, span.end_char, kind))
+    return refs
+
+
+def _resolve_role(matcher: ActorMatcher, key: str, date: dt.date | None) -> str | None:
+    if date is None:
+        return None
+    actors = {a for a, since, until in matcher.role_candidates(key) if (since is None or since <= date) and (until is None or date <= until)}
+    return actors.pop() if len(actors) == 1 else None
+
+
+def _units(sentence: Sentence, refs: list[tuple[str, int, int, str]], offset: int, doc_id: str | None) -> list[Mention]:
+    by_actor: dict[str, list[tuple[int, int, str]]] = {}
+    for actor, start, end, kind in refs:
+        by_actor.setdefault(actor, []).append((start + offset, end + offset, kind))
+    units = []
+    base = sentence.start
+    for actor, spans in by_actor.items():
+        spans.sort(key=lambda s: (s[0], -s[1]))
+        start, end, kind = spans[0]
+        target = _merge([(s - base, e - base) for s, e, _ in spans])
+        other = _merge([(s + offset - base, e + offset - base) for a, s, e, _ in refs if a != actor])
+        units.append(
+            Mention(
+                actor=actor, surface=sentence.text[start - base:end - base], start=start, end=end,
+                sentence=sentence.text, sentence_start=sentence.start, sentence_end=sentence.end,
+                sentence_index=sentence.index, kind=kind, doc_id=doc_id, target_spans=target,
+                other_spans=tuple(span for span in other if not any(_inside(span, t) for t in target)),
+            )
+        )
+    units.sort(key=lambda m: (m.start, m.actor))
+    return units
+
+
+def _inside(span: tuple[int, int], outer: tuple[int, int]) -> bool:
+    return outer[0] <= span[0] and span[1] <= outer[1]
+
+
+def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)

@@ -1,0 +1,227 @@
+"""The spaCy pipeline: ``spacy.blank("de")`` plus rule-based components.
+
+Components, in order:
+
+1. ``stance_paragraph_splitter``: a line break or a year ending a sentence
+   ("im Jahr 2025. Danach") starts a sentence;
+2. ``sentencizer`` (spaCy's), which keeps German ordinals and abbreviations together
+   because the German tokenizer already keeps "16." and "z." as one token;
+3. ``lemmatizer`` in lookup mode (tables from spacy-lookups-data);
+4. ``stance_actor_matcher``: actor names, compounds and role aliases into
+   ``doc.spans["stance_actors"]`` with ``span.id_`` = actor id (names) or role key.
+
+Nothing is downloaded; a missing lookups package raises :class:`PipelineBuildError`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from .actors import ActorRegistry, load_actors
+from .config import NlpConfig
+from .errors import PipelineBuildError
+
+SPANS_KEY = "stance_actors"
+NAME_LABEL, ROLE_LABEL, EXCLUDE_LABEL = "NAME", "ROLE", "EXCLUDE"
+ROLE_PREFIX = "role:"
+_NAME_SUFFIXES = ("", "s", "'", "’", "'s", "’s")
+_NOUN_SUFFIXES = ("", "s", "es", "n", "en")
+_ADJ_ENDINGS = ("e", "er", "en", "em", "es")
+_YEAR_END_RE = re.compile(r"^\d{4}\.$")
+
+
+@Language.component("stance_paragraph_splitter")
+def paragraph_splitter(doc: Doc) -> Doc:
+    """Start a sentence after a line break and after a year that ends a sentence."""
+    for i, token in enumerate(doc[:-1]):
+        following = doc[i + 1]
+        if "\n" in token.text and token.is_space:
+            following.is_sent_start = True
+        elif "\n" in token.whitespace_ or (_YEAR_END_RE.match(token.text) and following.text[:1].isupper()):
+            following.is_sent_start = True
+    return doc
+
+
+class ActorMatcher:
+    """Find actor references: names (with inflection and compounds), role aliases, exclusions.
+
+    Single tokens are looked up in dictionaries (fast, and a hyphenated compound such as
+    "Trump-Putin-Gipfel" yields every actor it names); multi-token names and roles go
+    through a :class:`spacy.matcher.PhraseMatcher` over lower-case forms.
+    """
+
+    def __init__(self, nlp: Language, name: str = "stance_actor_matcher") -> None:
+        self.name = name
+        self.vocab = nlp.vocab
+        self._tokenizer = nlp.tokenizer
+        self.registry: ActorRegistry | None = None
+        self._names: dict[str, str] = {}
+        self._roles: dict[str, str] = {}
+        self._role_table: dict[str, tuple[tuple[str, Any, Any], ...]] = {}
+        self._phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+
+    def set_registry(self, registry: ActorRegistry) -> None:
+        """Compile the registry into lookup tables and phrase patterns."""
+        self.registry = registry
+        self._names, self._roles = {}, {}
+        self._phrases = PhraseMatcher(self.vocab, attr="LOWER")
+        role_table: dict[str, list[tuple[str, Any, Any]]] = {}
+        for actor in registry.actors:
+            for alias in actor.aliases:
+                self._add_name(alias, actor.id)
+            for role in actor.roles:
+                key = ROLE_PREFIX + role.alias.lower()
+                role_table.setdefault(key, []).append((actor.id, role.since, role.until))
+                self._add_role(role.alias, key)
+        self._role_table = {k: tuple(v) for k, v in role_table.items()}
+        for phrase in registry.exclude:
+            self._add_phrases(EXCLUDE_LABEL, [phrase.lower()])
+
+    def role_candidates(self, key: str) -> tuple[tuple[str, Any, Any], ...]:
+        """``(actor_id, since, until)`` for each actor a role key can mean."""
+        return self._role_table.get(key, ())
+
+    def _add_name(self, alias: str, actor_id: str) -> None:
+        words = [t.text for t in self._tokenizer(alias)]
+        if len(words) == 1:
+            for suffix in _NAME_SUFFIXES:
+                self._names.setdefault(words[0] + suffix, actor_id)
+            return
+        variants = [" ".join(words[:-1] + [words[-1] + s]) for s in _NAME_SUFFIXES]
+        self._add_phrases(f"{NAME_LABEL}|{actor_id}", [v.lower() for v in variants])
+
+    def _add_role(self, alias: str, key: str) -> None:
+        words = [t.text for t in self._tokenizer(alias)]
+        options = [_role_word_forms(w) for w in words]
+        forms = [" ".join(combo) for combo in itertools.product(*options)]
+        if len(words) == 1:
+            for form in forms:
+                self._roles.setdefault(form, key)
+        else:
+            self._add_phrases(f"{ROLE_LABEL}|{key}", forms)
+
+    def _add_phrases(self, match_key: str, phrases: Iterable[str]) -> None:
+        docs = [self._tokenizer(p) for p in dict.fromkeys(phrases)]
+        self._phrases.add(match_key, docs)
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = self._token_spans(doc) + self._phrase_spans(doc)
+        self.set_annotations(doc, spans)
+        return doc
+
+    def set_annotations(self, doc: Doc, spans: list[Span]) -> None:
+        """Drop references inside excluded phrases and role appositions; store the rest."""
+        excluded = [s for s in spans if s.label_ == EXCLUDE_LABEL]
+        kept = [s for s in spans if s.label_ != EXCLUDE_LABEL and not any(_overlaps(s, e) for e in excluded)]
+        kept = _drop_role_appositions(kept)
+        doc.spans[SPANS_KEY] = sorted(set(kept), key=lambda s: (s.start, -s.end, s.id_))
+
+    def _token_spans(self, doc: Doc) -> list[Span]:
+        spans: list[Span] = []
+        names, roles = self._names, self._roles
+        for token in doc:
+            text = token.text
+            if not text[:1].isalpha():
+                continue
+            role_key = roles.get(text.lower())
+            if role_key is not None:
+                spans.append(Span(doc, token.i, token.i + 1, label=ROLE_LABEL, span_id=role_key))
+                continue
+            if "-" in text:
+                parts = text.split("-")
+                found = dict.fromkeys(a for a in (_lookup_name(names, p) for p in parts) if a)
+                for actor_id in found:
+                    spans.append(Span(doc, token.i, token.i + 1, label=NAME_LABEL, span_id=actor_id))
+            else:
+                actor_id = _lookup_name(names, text)
+                if actor_id:
+                    spans.append(Span(doc, token.i, token.i + 1, label=NAME_LABEL, span_id=actor_id))
+        return spans
+
+    def _phrase_spans(self, doc: Doc) -> list[Span]:
+        spans = []
+        for match_id, start, end in self._phrases(doc):
+            label, _, key = self.vocab.strings[match_id].partition("|")
+            spans.append(Span(doc, start, end, label=label, span_id=key or label))
+        return spans
+
+
+def _lookup_name(names: dict[str, str], text: str) -> str | None:
+    found = names.get(text)
+    if found is None and len(text) > 2 and text.isupper():
+        found = names.get(text.capitalize())
+    return found
+
+
+def _role_word_forms(word: str) -> list[str]:
+    lower = word.lower()
+    if word[:1].islower() and lower.endswith("e") and len(lower) > 3:
+        stem = lower[:-1]
+        return [stem + e for e in _ADJ_ENDINGS]
+    if word[:1].isupper():
+        return [lower + s for s in _NOUN_SUFFIXES]
+    return [lower]
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _drop_role_appositions(spans: list[Span]) -> list[Span]:
+    """A role directly followed by a name ("US-Präsident Joe Biden") is that name's title."""
+    names = [s for s in spans if s.label_ == NAME_LABEL]
+    kept = []
+    for span in spans:
+        if span.label_ == ROLE_LABEL:
+            doc = span.doc
+            nxt = span.end + 1 if span.end < len(doc) and doc[span.end].text == "," else span.end
+            if any(n.start == nxt for n in names) or any(n.start < span.end <= n.end for n in names):
+                continue
+        kept.append(span)
+    return kept
+
+
+@Language.factory("stance_actor_matcher", assigns=["doc.spans"], default_config={})
+def make_actor_matcher(nlp: Language, name: str) -> ActorMatcher:
+    """spaCy factory of :class:`ActorMatcher` (give it a registry with ``set_registry``)."""
+    return ActorMatcher(nlp, name)
+
+
+@lru_cache(maxsize=8)
+def load_nlp(config: NlpConfig = NlpConfig(), registry: ActorRegistry | None = None) -> Language:
+    """Build (once per config and registry) the German pipeline.
+
+    Raises
+    ------
+    PipelineBuildError
+        If spaCy's German language data or spacy-lookups-data is missing.
+    """
+    try:
+        nlp = spacy.blank(config.lang)
+    except Exception as exc:  # spaCy raises plain ImportError/ValueError here
+        raise PipelineBuildError(f"cannot build spacy.blank({config.lang!r}): {exc}. Reinstall with `pip install spacy`.") from exc
+    nlp.max_length = config.max_length
+    nlp.add_pipe("stance_paragraph_splitter")
+    nlp.add_pipe("sentencizer")
+    if config.lemmatizer:
+        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    matcher = nlp.add_pipe("stance_actor_matcher")
+    try:
+        nlp.initialize()
+    except Exception as exc:
+        raise PipelineBuildError(
+            f"cannot initialise the German lookup lemmatizer: {exc}. "
+            "Install the lookup tables with `pip install spacy-lookups-data`."
+        ) from exc
+    assert isinstance(matcher, ActorMatcher)
+    matcher.set_registry(registry if registry is not None else load_actors())
+    return nlp

@@ -1,0 +1,1 @@
+"""Training data preparation for ``stance`` (labelled data lives in ``training/data/``)."""
