@@ -1,0 +1,195 @@
+"""Stage 9, plots: matplotlib figures from the aggregate tables.
+
+Every function takes a DataFrame (from :mod:`stance.aggregates`) and an optional ``ax``,
+returns the ``Figure`` and never calls ``plt.show()``. Colours are the Okabe-Ito
+colour-blind-safe palette; the heatmap uses the diverging ``RdBu`` map centred at 0.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .aggregates import UNDATED  # noqa: E402
+from .io import atomic_write_bytes  # noqa: E402
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+STANCE_AXIS = "Mean stance score (−1 negative … +1 positive)"
+
+
+def _new_axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        figure = ax.figure
+        assert isinstance(figure, Figure)
+        return figure, ax
+    figure = Figure(figsize=size, layout="constrained")
+    return figure, figure.add_subplot()
+
+
+def _label(row: Any) -> str:
+    name = row.get("actor_name") if hasattr(row, "get") else None
+    return str(name) if isinstance(name, str) and name else str(row["actor"])
+
+
+def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *, ax: Axes | None = None,
+                  top: int = 5, min_mentions: int = 3, names: dict[str, str] | None = None) -> Figure:
+    """Mean stance per date for the selected actors (default: top ``top`` by units).
+
+    Lines with markers, shaded 95% intervals, the unit count written at each point.
+    Undated units are not placed on the time axis; their count is given in the legend.
+    """
+    figure, ax = _new_axes(ax, (11, 5.5))
+    names = names or {}
+    dated = by_date[by_date["period"] != UNDATED].copy()
+    totals = by_date.groupby("actor")["units"].sum()
+    if actors is None:
+        eligible = totals[totals >= min_mentions]
+        actors = [a for a, _ in sorted(eligible.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+    undated = by_date[by_date["period"] == UNDATED].set_index("actor")["units"]
+    freq = str(by_date["freq"].iloc[0]) if "freq" in by_date and len(by_date) else "day"
+    dated["x"] = pd.to_datetime(dated["period"].where(dated["period"].str.len() > 7, dated["period"] + "-01"))
+    offsets = np.linspace(-0.12, 0.12, max(len(actors), 1)) if freq == "day" else np.zeros(len(actors))
+    for i, actor in enumerate(actors):
+        rows = dated[dated["actor"] == actor].sort_values("x")
+        if rows.empty:
+            continue
+        color = OKABE_ITO[i % len(OKABE_ITO)]
+        x = rows["x"] + pd.to_timedelta(offsets[i], unit="D")
+        label = names.get(actor, actor)
+        extra = int(undated.get(actor, 0))
+        legend = f"{label} ({int(rows['units'].sum())} units" + (f", +{extra} undated)" if extra else ")")
+        ax.plot(x, rows["mean_stance"], marker="o", color=color, linewidth=1.8, label=legend)
+        ax.fill_between(x, rows["ci_low"].fillna(rows["mean_stance"]), rows["ci_high"].fillna(rows["mean_stance"]),
+                        color=color, alpha=0.12, linewidth=0)
+        for xi, yi, n in zip(x, rows["mean_stance"], rows["units"]):
+            ax.annotate(f"n={int(n)}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7, color=color)
+    ax.axhline(0, color="0.4", linewidth=0.8, linestyle="--")
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_ylabel(STANCE_AXIS)
+    ax.set_xlabel({"day": "Article date", "week": "Week (starting Monday)", "month": "Month"}.get(freq, "Date"))
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_title("How the actors are portrayed over time (shaded: 95% interval; n = units that day)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9, title="Actor")
+    return figure
+
+
+def plot_heatmap(by_article: pd.DataFrame, *, ax: Axes | None = None, min_mentions: int = 3,
+                 max_actors: int = 12, names: dict[str, str] | None = None) -> Figure:
+    """Actor x article mean stance on a diverging map centred at 0; cells show the unit count.
+
+    Articles are ordered by date (undated last); actors with fewer than ``min_mentions``
+    units in total are left out.
+    """
+    names = names or {}
+    totals = by_article.groupby("actor")["units"].sum()
+    actors = [a for a, _ in sorted(totals[totals >= min_mentions].items(), key=lambda kv: (-kv[1], kv[0]))[:max_actors]]
+    table = by_article[by_article["actor"].isin(actors)]
+    articles = (table.drop_duplicates("article_id")[["article_id", "date", "title"]]
+                .assign(_undated=lambda d: d["date"].isna())
+                .sort_values(["_undated", "date", "article_id"], kind="stable"))
+    order = list(articles["article_id"])
+    values = table.pivot(index="actor", columns="article_id", values="mean_stance").reindex(index=actors, columns=order)
+    counts = table.pivot(index="actor", columns="article_id", values="units").reindex(index=actors, columns=order)
+    width = max(8.0, 0.75 * len(order) + 4)
+    figure, ax = _new_axes(ax, (width, max(4.0, 0.5 * len(actors) + 3.2)))
+    image = ax.imshow(values.to_numpy(dtype=float), cmap="RdBu", norm=TwoSlopeNorm(vcenter=0.0, vmin=-1.0, vmax=1.0), aspect="auto")
+    for (r, c), n in np.ndenumerate(counts.to_numpy(dtype=float)):
+        if not np.isnan(n):
+            v = values.iat[r, c]
+            ax.text(c, r, f"{int(n)}", ha="center", va="center", fontsize=8, color="white" if abs(v) > 0.55 else "black")
+    labels = []
+    for _, row in articles.iterrows():
+        date = row["date"] if isinstance(row["date"], str) else "undated"
+        title = textwrap.shorten(str(row["title"] or row["article_id"]), 28, placeholder="…")
+        labels.append(f"{date}\n{title}")
+    ax.set_xticks(range(len(order)), labels, rotation=55, ha="right", fontsize=7.5, rotation_mode="anchor")
+    ax.set_yticks(range(len(actors)), [names.get(a, a) for a in actors], fontsize=9)
+    ax.set_title("Mean stance per actor and article (number = units; blank = not mentioned)")
+    ax.set_xlabel("Article (ordered by date)")
+    colorbar = figure.colorbar(image, ax=ax, shrink=0.85, pad=0.01)
+    colorbar.set_label("Mean stance score")
+    return figure
+
+
+def plot_actor_overview(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_mentions: int = 3,
+                        max_actors: int = 20) -> Figure:
+    """Mean stance per actor with 95% intervals, sorted, with the number of units."""
+    table = by_actor[by_actor["units"] >= min_mentions].nlargest(max_actors, "units").sort_values(["mean_stance", "actor"])
+    figure, ax = _new_axes(ax, (9, max(3.5, 0.42 * len(table) + 1.8)))
+    y = np.arange(len(table))
+    colors = [OKABE_ITO[3] if v < -0.05 else OKABE_ITO[0] if v > 0.05 else "0.45" for v in table["mean_stance"]]
+    err_low = (table["mean_stance"] - table["ci_low"]).clip(lower=0).fillna(0)
+    err_high = (table["ci_high"] - table["mean_stance"]).clip(lower=0).fillna(0)
+    ax.errorbar(table["mean_stance"], y, xerr=[err_low, err_high], fmt="none", ecolor="0.35", capsize=3, linewidth=1)
+    ax.scatter(table["mean_stance"], y, c=colors, s=55, zorder=3)
+    for yi, (_, row) in zip(y, table.iterrows()):
+        ax.annotate(f"{int(row['units'])} units", (1.0, yi), xycoords=("axes fraction", "data"), xytext=(6, 0),
+                    textcoords="offset points", va="center", fontsize=8, color="0.3")
+    ax.set_yticks(y, [_label(row) for _, row in table.iterrows()])
+    ax.axvline(0, color="0.4", linewidth=0.8, linestyle="--")
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_xlabel("Mean stance score (−1 negative … +1 positive), bars: 95% interval")
+    ax.set_title(f"How each actor is portrayed (actors with at least {min_mentions} units)")
+    ax.grid(axis="x", alpha=0.3)
+    return figure
+
+
+def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_mentions: int = 3,
+                             max_labels: int = 15) -> Figure:
+    """Mean stance toward each actor against the mean sentiment of their sentences.
+
+    Points below the diagonal: the actor is portrayed worse than the tone around them.
+    Marker area grows with the number of units.
+    """
+    table = by_actor[by_actor["units"] >= min_mentions]
+    figure, ax = _new_axes(ax, (8, 7))
+    sizes = 30 + 400 * np.sqrt(table["units"] / max(table["units"].max(), 1))
+    ax.scatter(table["mean_sentiment"], table["mean_stance"], s=sizes, color=OKABE_ITO[0], alpha=0.6, edgecolor="white")
+    ax.plot([-1, 1], [-1, 1], color="0.5", linestyle=":", linewidth=1, label="stance = sentiment")
+    ax.axhline(0, color="0.8", linewidth=0.8)
+    ax.axvline(0, color="0.8", linewidth=0.8)
+    labelled = table.nlargest(max_labels, "units")
+    for _, row in labelled.iterrows():
+        ax.annotate(f"{_label(row)} ({int(row['units'])})", (row["mean_sentiment"], row["mean_stance"]),
+                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    lo = min(-0.6, float(table[["mean_sentiment", "mean_stance"]].min().min()) - 0.1) if len(table) else -1
+    hi = max(0.6, float(table[["mean_sentiment", "mean_stance"]].max().max()) + 0.1) if len(table) else 1
+    ax.set_xlim(max(lo, -1.05), min(hi, 1.05))
+    ax.set_ylim(max(lo, -1.05), min(hi, 1.05))
+    ax.set_aspect("equal")
+    ax.set_xlabel("Mean sentiment of the sentences (−1 … +1)")
+    ax.set_ylabel("Mean stance toward the actor (−1 … +1)")
+    ax.set_title("Stance toward each actor vs. tone of their sentences\n(below the diagonal: portrayed worse than the tone; label = units)")
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    ax.grid(alpha=0.25)
+    return figure
+
+
+def save_figure(figure: Figure, path: str | Path, *, dpi: int = 150) -> list[Path]:
+    """Save a figure as PNG and SVG next to each other (atomically); return both paths."""
+    import io
+
+    base = Path(path).with_suffix("")
+    written = []
+    for suffix in (".png", ".svg"):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=suffix[1:], dpi=dpi, metadata={"Software": None} if suffix == ".png" else {"Date": None, "Creator": None})
+        target = base.with_suffix(suffix)
+        atomic_write_bytes(target, buffer.getvalue())
+        written.append(target)
+    return written

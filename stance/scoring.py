@@ -1,0 +1,165 @@
+"""Stage 7, scoring: mentions -> :class:`~stance.records.ScoredMention` with an :class:`Analyzer`.
+
+``stance.load()`` returns an Analyzer with the packaged default German model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .actors import ActorRegistry
+from .config import NlpConfig
+from .features import TargetText
+from .mentions import find_mentions, resolve_registry
+from .model import score_from_proba
+from .nlp import NAME_LABEL, SPANS_KEY, load_nlp
+from .persistence import load_model
+from .records import LABELS, Mention, ScoredMention, TargetScore
+from .resources import default_model_dir
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a unit got its stance: the label and the features that pushed it."""
+
+    stance: str
+    stance_score: float
+    contributions: tuple[tuple[str, float], ...]
+
+    def __str__(self) -> str:
+        lines = [f"stance={self.stance} score={self.stance_score:+.2f}"]
+        lines += [f"  {weight:+.3f}  {name}" for name, weight in self.contributions]
+        return "\n".join(lines)
+
+
+class Analyzer:
+    """Find actor mentions in German text and score stance and sentiment for each.
+
+    Examples
+    --------
+    >>> analyzer = load()
+    >>> [(m.actor, m.stance) for m in analyzer.analyze("Selenskyj dankte Macron für seine Unterstützung.")][:1]
+    [('zelensky', 'neutral')]
+    """
+
+    def __init__(self, stance_model: Any, sentiment_model: Any, *, actors: ActorRegistry | str | Path | None = None,
+                 metadata: dict[str, Any] | None = None) -> None:
+        self.stance_model = stance_model
+        self.sentiment_model = sentiment_model
+        self.registry = resolve_registry(actors)
+        self.metadata = metadata or {}
+        self.model_path: str | None = None
+
+    def with_actors(self, actors: ActorRegistry | str | Path | None) -> Analyzer:
+        """The same models with another actor registry."""
+        other = Analyzer(self.stance_model, self.sentiment_model, actors=actors, metadata=self.metadata)
+        other.model_path = self.model_path
+        return other
+
+    def analyze(self, text: str, *, date: dt.date | None = None, doc_id: str | None = None) -> list[ScoredMention]:
+        """Score every (sentence, actor) unit of ``text``; offsets point into ``text``."""
+        return self.score_mentions(find_mentions(text, date=date, actors=self.registry, doc_id=doc_id))
+
+    def score_mentions(self, mentions: Sequence[Mention]) -> list[ScoredMention]:
+        """Attach stance (toward the actor) and sentiment (of the sentence) to mentions."""
+        if not mentions:
+            return []
+        inputs = [TargetText(m.sentence, m.target_spans or (m.target_span,), m.other_spans) for m in mentions]
+        stance_proba = self.stance_model.predict_proba(inputs)
+        stance_scores = score_from_proba(stance_proba, self.stance_model.classes_)
+        sentences = sorted({m.sentence for m in mentions})
+        sent_proba = self.sentiment_model.predict_proba([TargetText(s, ((0, 0),)) for s in sentences])
+        sent_scores = score_from_proba(sent_proba, self.sentiment_model.classes_)
+        sent_index = {s: i for i, s in enumerate(sentences)}
+        stance_classes = list(self.stance_model.classes_)
+        sentiment_classes = list(self.sentiment_model.classes_)
+        scored = []
+        for k, m in enumerate(mentions):
+            j = sent_index[m.sentence]
+            scored.append(ScoredMention(
+                actor=m.actor, surface=m.surface, start=m.start, end=m.end, sentence=m.sentence,
+                sentence_start=m.sentence_start, sentence_end=m.sentence_end, sentence_index=m.sentence_index,
+                kind=m.kind, doc_id=m.doc_id,
+                stance=stance_classes[int(stance_proba[k].argmax())], stance_score=float(stance_scores[k]),
+                stance_proba=_proba_dict(stance_proba[k], stance_classes),
+                sentiment=sentiment_classes[int(sent_proba[j].argmax())], sentiment_score=float(sent_scores[j]),
+                sentiment_proba=_proba_dict(sent_proba[j], sentiment_classes),
+            ))
+        return scored
+
+    def score_target(self, sentence: str, start: int, end: int) -> TargetScore:
+        """Stance toward any span ``sentence[start:end]`` (also targets outside the registry).
+
+        Raises
+        ------
+        ValueError
+            If the span is empty or outside the sentence.
+        """
+        if not 0 <= start < end <= len(sentence):
+            raise ValueError(f"span {start}..{end} is not inside the sentence of length {len(sentence)}")
+        row = self._target_text(sentence, start, end)
+        proba = self.stance_model.predict_proba([row])[0]
+        classes = list(self.stance_model.classes_)
+        score = float(score_from_proba(proba[None, :], classes)[0])
+        return TargetScore(classes[int(proba.argmax())], score, _proba_dict(proba, classes))
+
+    def explain(self, sentence: str, start: int, end: int, *, top: int = 10) -> Explanation:
+        """The features (from the linear weights) that pushed the stance toward a span."""
+        row = self._target_text(sentence, start, end)
+        result = self.score_target(sentence, start, end)
+        contributions = self.stance_model.explain(row, top=top)
+        return Explanation(result.stance, result.stance_score, tuple(contributions))
+
+    def _target_text(self, sentence: str, start: int, end: int) -> TargetText:
+        doc = load_nlp(NlpConfig(lemmatizer=False), self.registry)(sentence)
+        others = tuple(
+            (s.start_char, s.end_char) for s in doc.spans[SPANS_KEY]
+            if s.label_ == NAME_LABEL and not (s.start_char < end and start < s.end_char)
+        )
+        return TargetText(sentence, ((start, end),), others)
+
+
+def _proba_dict(row: np.ndarray, classes: Sequence[str]) -> dict[str, float]:
+    values = {label: 0.0 for label in LABELS}
+    for label, p in zip(classes, row):
+        values[str(label)] = float(p)
+    return values
+
+
+def load(path: str | Path | None = None, *, actors: ActorRegistry | str | Path | None = None) -> Analyzer:
+    """Load an :class:`Analyzer`: the packaged default German model when ``path`` is None.
+
+    Raises
+    ------
+    ModelNotFoundError, ModelIntegrityError, IncompatibleModelError
+        When the model folder is missing, damaged or from another scikit-learn version.
+    """
+    folder = Path(path).resolve() if path is not None else default_model_dir()
+    loaded = _load_cached(str(folder), _stamp(folder))
+    analyzer = Analyzer(loaded.stance, loaded.sentiment, actors=actors, metadata=loaded.metadata)
+    analyzer.model_path = str(folder)
+    return analyzer
+
+
+def _stamp(folder: Path) -> tuple[int, ...]:
+    """Modification stamp of the model files, so a changed file is never served from cache."""
+    stamp: list[int] = []
+    for name in ("model.joblib", "model.json"):
+        try:
+            info = (folder / name).stat()
+            stamp += [info.st_mtime_ns, info.st_size]
+        except OSError:
+            stamp += [-1, -1]
+    return tuple(stamp)
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str, stamp: tuple[int, ...]) -> Any:
+    return load_model(path)

@@ -1,0 +1,220 @@
+"""Fit, cross-validate and evaluate the stance and sentiment models.
+
+Evaluation never leaks: the in-domain figure is the sample-corpus gold under
+cross-validation grouped by article (``StratifiedGroupKFold``), with constructed units
+and GerNTSA only ever on the training side; GerNTSA has its own fixed development split
+(grouped by sentence). The shipped model is fitted on everything except GerNTSA dev.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedGroupKFold
+
+from .actors import ActorRegistry, load_actors
+from .config import ModelConfig
+from .dataset import LabelledUnit, data_fingerprint, load_units
+from .errors import DataValidationError
+from .features import TargetText
+from .model import SentimentModel, StanceModel
+from .nlp import NAME_LABEL, SPANS_KEY, load_nlp
+from .config import NlpConfig
+from .persistence import save_model
+from .records import LABELS
+
+logger = logging.getLogger(__name__)
+N_JOBS = -1
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingSet:
+    """Validated units with their model inputs."""
+
+    units: tuple[LabelledUnit, ...]
+    inputs: tuple[TargetText, ...]
+
+    def select(self, keep: Callable[[LabelledUnit], bool]) -> TrainingSet:
+        """The subset of units for which ``keep`` is true."""
+        pairs = [(u, x) for u, x in zip(self.units, self.inputs) if keep(u)]
+        return TrainingSet(tuple(u for u, _ in pairs), tuple(x for _, x in pairs))
+
+
+def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None) -> TrainingSet:
+    """Attach target and other-actor spans to usable units (detection by the registry).
+
+    The labelled span is always a target span; further references to the same actor and
+    references to other actors are found with the same matcher that runs at analysis time.
+    """
+    usable = [u for u in units if u.usable]
+    nlp = load_nlp(NlpConfig(lemmatizer=False), registry or load_actors())
+    sentences = sorted({u.sentence for u in usable})
+    spans: dict[str, list[tuple[str, int, int]]] = {}
+    for sentence, doc in zip(sentences, nlp.pipe(sentences, batch_size=256)):
+        spans[sentence] = [(s.id_, s.start_char, s.end_char) for s in doc.spans[SPANS_KEY] if s.label_ == NAME_LABEL]
+    inputs = []
+    for unit in usable:
+        gold = (unit.start, unit.end)
+        found = spans.get(unit.sentence, [])
+        target = {gold} | {(s, e) for a, s, e in found if unit.actor is not None and a == unit.actor}
+        others = tuple(sorted((s, e) for a, s, e in found if a != unit.actor and not any(s < te and ts < e for ts, te in target)))
+        inputs.append(TargetText(unit.sentence, tuple(sorted(target)), others))
+    return TrainingSet(tuple(usable), tuple(inputs))
+
+
+def check_trainable(data: TrainingSet, config: ModelConfig, task: str) -> None:
+    """Fail before fitting on too few rows or a single class."""
+    labels = [u.stance if task == "stance" else u.sentiment for u in data.units]
+    labels = [label for label in labels if label is not None]
+    problems = []
+    if len(labels) < config.min_rows:
+        problems.append(f"{task}: only {len(labels)} labelled rows, at least {config.min_rows} are needed")
+    if len(set(labels)) < 2:
+        problems.append(f"{task}: all rows have the label {sorted(set(labels))}; at least two classes are needed")
+    if problems:
+        raise DataValidationError(problems)
+
+
+def metrics(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, Any]:
+    """Macro-F1, accuracy, per-class precision/recall/F1/support and the confusion matrix."""
+    labels = list(LABELS)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    return {
+        "n": len(y_true),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
+        "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])} for i, lab in enumerate(labels)},
+        "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},
+    }
+
+
+def _weights(units: Sequence[LabelledUnit], config: ModelConfig) -> np.ndarray:
+    table = {"sample": config.weight_gold, "constructed": config.weight_constructed, "gerntsa": config.weight_gerntsa}
+    return np.asarray([table[u.source] for u in units], dtype=float)
+
+
+def _label(unit: LabelledUnit, task: str) -> str | None:
+    return unit.stance if task == "stance" else unit.sentiment
+
+
+def training_side(data: TrainingSet, task: str, config: ModelConfig) -> TrainingSet:
+    """Units a model of ``task`` learns from (sources from the config; never GerNTSA dev)."""
+    sources = config.sources_stance if task == "stance" else config.sources_sentiment
+    return data.select(lambda u: u.source in sources and u.split != "dev" and _label(u, task) is not None)
+
+
+def fit_model(data: TrainingSet, task: str, config: ModelConfig, *, target_aware: bool = True) -> StanceModel | SentimentModel:
+    """Fit one model on ``data`` (already the training side)."""
+    model: StanceModel | SentimentModel
+    model = StanceModel(config=config, target_aware=target_aware) if task == "stance" else SentimentModel(config=config)
+    labels = [_label(u, task) for u in data.units]
+    return model.fit(data.inputs, labels, sample_weight=_weights(data.units, config))
+
+
+def cross_validate(data: TrainingSet, task: str, config: ModelConfig, *,
+                   factory: Callable[[TrainingSet], Any] | None = None) -> dict[str, Any]:
+    """Out-of-fold predictions on the sample gold, folds grouped by article.
+
+    ``factory(train_side) -> fitted model`` defaults to :func:`fit_model`; extra training
+    sources (constructed, GerNTSA train) are added to every fold's training side.
+    """
+    gold = data.select(lambda u: u.source == "sample" and _label(u, task) is not None)
+    extra = training_side(data, task, config).select(lambda u: u.source != "sample")
+    y = np.asarray([_label(u, task) for u in gold.units], dtype=object)
+    groups = [u.doc_id for u in gold.units]
+    folds = StratifiedGroupKFold(n_splits=config.cv_folds, shuffle=True, random_state=config.random_state)
+    splits = list(folds.split(np.zeros(len(y)), y, groups))
+    fit = factory or (lambda side: fit_model(side, task, config))
+    outputs = _run_folds(gold, extra, splits, fit)
+    predicted = np.empty(len(y), dtype=object)
+    proba = np.zeros((len(y), len(LABELS)))
+    for (_, test_idx), (fold_pred, fold_proba) in zip(splits, outputs):
+        predicted[test_idx] = fold_pred
+        proba[test_idx] = fold_proba
+    return {"y_true": y.tolist(), "y_pred": predicted.tolist(), "proba": proba, "units": gold.units, "inputs": gold.inputs}
+
+
+def _fold(gold: TrainingSet, extra: TrainingSet, train_idx: Sequence[int], test_idx: Sequence[int],
+          fit: Callable[[TrainingSet], Any]) -> tuple[np.ndarray, np.ndarray]:
+    side = TrainingSet(tuple(gold.units[i] for i in train_idx) + extra.units, tuple(gold.inputs[i] for i in train_idx) + extra.inputs)
+    model = fit(side)
+    test_inputs = [gold.inputs[i] for i in test_idx]
+    proba = np.zeros((len(test_idx), len(LABELS)))
+    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+        fold_proba = model.predict_proba(test_inputs)
+        for k, label in enumerate(model.classes_):
+            proba[:, LABELS.index(label)] = fold_proba[:, k]
+    return np.asarray(model.predict(test_inputs), dtype=object), proba
+
+
+def _run_folds(gold: TrainingSet, extra: TrainingSet, splits: list[tuple[np.ndarray, np.ndarray]],
+               fit: Callable[[TrainingSet], Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fit and predict every fold, in worker processes on all cores (order of results is kept)."""
+    from joblib import Parallel, delayed
+
+    return list(Parallel(n_jobs=N_JOBS, backend="loky")(delayed(_fold)(gold, extra, tr, te, fit) for tr, te in splits))
+
+
+def dev_split(data: TrainingSet) -> TrainingSet:
+    """The GerNTSA development records."""
+    return data.select(lambda u: u.source == "gerntsa" and u.split == "dev")
+
+
+def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *, config: ModelConfig | None = None,
+          registry: ActorRegistry | None = None, evaluate: bool = True) -> dict[str, Any]:
+    """Validate the data, report CV and development metrics, fit both models and save them.
+
+    Returns the metadata written to ``model.json`` (metrics included).
+    """
+    config = config or ModelConfig()
+    started = time.perf_counter()
+    units = load_units(data_paths, actors=registry)
+    data = prepare(units, registry)
+    stance_side, sentiment_side = training_side(data, "stance", config), training_side(data, "sentiment", config)
+    check_trainable(stance_side, config, "stance")
+    check_trainable(sentiment_side, config, "sentiment")
+    results: dict[str, Any] = {}
+    if evaluate:
+        results = evaluate_models(data, config)
+    stance_model = fit_model(stance_side, "stance", config)
+    sentiment_model = fit_model(sentiment_side, "sentiment", config)
+    counts = Counter((u.source, u.stance) for u in stance_side.units)
+    metadata = {
+        "trained_on": {
+            "files": [str(p) for p in ([data_paths] if isinstance(data_paths, (str, Path)) else data_paths)],
+            "data_sha256": data_fingerprint(data_paths),
+            "stance_rows": len(stance_side.units), "sentiment_rows": len(sentiment_side.units),
+            "stance_counts": {f"{s}/{lab}": n for (s, lab), n in sorted(counts.items())},
+        },
+        "config": asdict(config),
+        "metrics": results,
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
+    save_model(out_dir, stance=stance_model, sentiment=sentiment_model, metadata=metadata)
+    return metadata
+
+
+def evaluate_models(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
+    """Cross-validated (sample gold) and development-split (GerNTSA) metrics of both models."""
+    results: dict[str, Any] = {}
+    for task in ("stance", "sentiment"):
+        cv = cross_validate(data, task, config)
+        results[f"{task}_cv"] = metrics(cv["y_true"], cv["y_pred"])
+    dev = dev_split(data)
+    if dev.units:
+        model = fit_model(training_side(data, "stance", config), "stance", config)
+        results["stance_gerntsa_dev"] = metrics([u.stance for u in dev.units], list(model.predict(dev.inputs)))
+    return results
+
+
+def with_overrides(config: ModelConfig, **overrides: Any) -> ModelConfig:
+    """A copy of ``config`` with the given fields replaced (None values ignored)."""
+    return replace(config, **{k: v for k, v in overrides.items() if v is not None})
