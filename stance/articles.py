@@ -36,12 +36,13 @@ logger = logging.getLogger(__name__)
 # "Title | Vitaly Portnikov. 23.10.2025."  or  "Title. Kolumne von Vitaly Portnikov. 18.10.2025"
 _HEADER_RE = re.compile(
     r"^(?P<title>\S.{1,300}?)\s*(?:\|\s*|[.:]\s+(?:Eine\s+)?(?:Kolumne|Kommentar|Analyse|Essay|Gastbeitrag|Meinung)\s+von\s+)"
-    rf"(?P<byline>[^|\n]{{2,80}}?)[.,]?\s+(?P<date>{DATE_PATTERN})\.?\s*$"
+    rf"(?P<byline>[^|\n]{{2,80}}?)[.,]?\s+(?P<date>{DATE_PATTERN})\.?\s*$",
+    re.IGNORECASE,
 )
 # " date 2025-10-21 Ein Treffen ..." at the very start of a file.
-_DATE_PREFIX_RE = re.compile(rf"^\s*(?:date|datum|Datum|Date)\s*:?\s+(?P<date>{DATE_PATTERN})\s*")
+_DATE_PREFIX_RE = re.compile(rf"^\s*(?:date|datum)\s*:?\s+(?P<date>{DATE_PATTERN})\s*", re.IGNORECASE)
 # "Stand: 21.10.2025, 14:30 Uhr" / "Veröffentlicht am 21. Oktober 2025" near the top of a web page.
-_STAND_RE = re.compile(rf"^\s*(?:Stand|Veröffentlicht(?: am)?|Aktualisiert(?: am)?|Datum)\s*:?\s*(?P<date>{DATE_PATTERN})")
+_STAND_RE = re.compile(rf"^\s*(?:Stand|Veröffentlicht(?: am)?|Aktualisiert(?: am)?|Datum)\s*:?\s*(?P<date>{DATE_PATTERN})", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,7 +374,7 @@ def flag_implausible_dates(articles: list[Article], max_days: int) -> list[Artic
                 f"implausible date {article.date.isoformat()}: the other articles of {article.source} "
                 f"are dated {lo.isoformat()} to {hi.isoformat()} ({gap} days from their median); kept as written"
             )
-            logger.warning("%s: %s", article.id, message)
+            logger.info("%s: %s", article.id, message)
             article = replace(article, warnings=article.warnings + (message,))
         result.append(article)
     return result

@@ -58,6 +58,8 @@ class ModelConfig:
     use_lexicon: bool = True
     use_cues: bool = True
     mask_target: bool = True
+    mask_others: bool = True
+    use_sentence_words: bool = False
     sentiment_C: float = 1.0
     weight_gold: float = 1.0
     weight_constructed: float = 1.0

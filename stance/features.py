@@ -84,6 +84,10 @@ class TargetMasker(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_in_")
         return [mask_sentence(r, mask_target=self.mask_target, mask_others=self.mask_others) for r in as_target_texts(X)]
 
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """One text column (the masked sentence)."""
+        return np.asarray(["masked_sentence"], dtype=object)
+
 
 def tokens_with_target(row: TargetText) -> tuple[list[str], list[int]]:
     """Lower-cased word tokens of the masked sentence and the positions of the target token."""
@@ -118,6 +122,10 @@ class ContextWindow(TransformerMixin, BaseEstimator):
             right = words[last + 1:last + 1 + self.window]
             out.append(" ".join([f"l_{w}" for w in left] + [f"r_{w}" for w in right]))
         return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """One text column (the window words)."""
+        return np.asarray(["window_text"], dtype=object)
 
 
 @lru_cache(maxsize=1)
@@ -180,13 +188,16 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
     0/1 column per cue pattern in :data:`CUE_PATTERNS` when ``use_cues``.
     """
 
-    def __init__(self, *, window: int = 6, use_window: bool = True, use_cues: bool = True) -> None:
+    def __init__(self, *, window: int = 6, use_window: bool = True, use_cues: bool = True, target_aware: bool = True) -> None:
         self.window = window
         self.use_window = use_window
         self.use_cues = use_cues
+        self.target_aware = target_aware
 
     def fit(self, X: Iterable[Any], y: Any = None) -> LexiconFeatures:
         """Fix the output columns; returns self."""
+        if not self.target_aware and (self.use_window or self.use_cues):
+            raise ValueError("use_window and use_cues need target_aware=True")
         names = ["sent_pos", "sent_neg"]
         if self.use_window:
             names += ["win_pos", "win_neg"]
@@ -202,7 +213,10 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         lexicon = load_lexicon()
         rows = []
         for row in as_target_texts(X):
-            words, positions = tokens_with_target(row)
+            if self.target_aware:
+                words, positions = tokens_with_target(row)
+            else:
+                words, positions = [w.lower() for w in _WORD_RE.findall(row.sentence)], []
             values = list(polarity_counts(words, lexicon))
             if self.use_window:
                 if positions:

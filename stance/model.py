@@ -55,7 +55,7 @@ def _classifier(estimator: str, C: float, random_state: int) -> Any:
 
 
 def _text_features(config: ModelConfig, *, target_aware: bool, use_char: bool) -> list[tuple[str, Any]]:
-    mask = TargetMasker(mask_target=target_aware and config.mask_target, mask_others=target_aware and config.mask_target)
+    mask = TargetMasker(mask_target=target_aware and config.mask_target, mask_others=target_aware and config.mask_others)
     parts: list[tuple[str, Any]] = [
         ("word", Pipeline([
             ("mask", mask),
@@ -77,6 +77,11 @@ def make_stance_pipeline(config: ModelConfig, *, target_aware: bool = True) -> P
     With ``target_aware=False`` it is the plain sentence-level TF-IDF model (a baseline).
     """
     parts = _text_features(config, target_aware=target_aware, use_char=config.use_char and target_aware)
+    if target_aware and config.use_sentence_words:
+        parts.append(("sentence", Pipeline([
+            ("mask", TargetMasker(mask_target=False, mask_others=False)),
+            ("tfidf", TfidfVectorizer(ngram_range=(1, config.word_ngram_max), min_df=2, sublinear_tf=True, lowercase=True)),
+        ])))
     if target_aware and config.use_window:
         parts.append(("window", Pipeline([
             ("window", ContextWindow(window=config.window_tokens)),
@@ -98,7 +103,7 @@ def make_sentiment_pipeline(config: ModelConfig) -> Pipeline:
     parts = _text_features(config, target_aware=False, use_char=config.use_char)
     if config.use_lexicon:
         parts.append(("lexicon", Pipeline([
-            ("lexicon", LexiconFeatures(use_window=False, use_cues=False)),
+            ("lexicon", LexiconFeatures(use_window=False, use_cues=False, target_aware=False)),
             ("scale", MaxAbsScaler()),
         ])))
     return Pipeline([

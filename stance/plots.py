@@ -44,45 +44,61 @@ def _label(row: Any) -> str:
 
 
 def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *, ax: Axes | None = None,
-                  top: int = 5, min_mentions: int = 3, names: dict[str, str] | None = None) -> Figure:
+                  top: int = 5, min_mentions: int = 3, names: dict[str, str] | None = None,
+                  max_slots: int = 45) -> Figure:
     """Mean stance per date for the selected actors (default: top ``top`` by units).
 
-    Lines with markers, shaded 95% intervals, the unit count written at each point.
-    Undated units are not placed on the time axis; their count is given in the legend.
+    Lines with markers, shaded 95% intervals and the unit count written at each point.
+    With up to ``max_slots`` periods each period gets one evenly spaced slot (so a stray
+    far-off date does not squeeze the rest); with more, the x axis is a true time axis.
+    Undated units are not placed on the axis; their count is given in the legend.
     """
-    figure, ax = _new_axes(ax, (11, 5.5))
     names = names or {}
     dated = by_date[by_date["period"] != UNDATED].copy()
     totals = by_date.groupby("actor")["units"].sum()
     if actors is None:
         eligible = totals[totals >= min_mentions]
         actors = [a for a, _ in sorted(eligible.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+    dated = dated[dated["actor"].isin(actors)]
     undated = by_date[by_date["period"] == UNDATED].set_index("actor")["units"]
     freq = str(by_date["freq"].iloc[0]) if "freq" in by_date and len(by_date) else "day"
-    dated["x"] = pd.to_datetime(dated["period"].where(dated["period"].str.len() > 7, dated["period"] + "-01"))
-    offsets = np.linspace(-0.12, 0.12, max(len(actors), 1)) if freq == "day" else np.zeros(len(actors))
+    periods = sorted(dated["period"].unique())
+    slotted = len(periods) <= max_slots
+    figure, ax = _new_axes(ax, (max(10.0, 0.9 * len(periods) + 5) if slotted else 11.0, 5.8))
+    if slotted:
+        position = {p: i for i, p in enumerate(periods)}
+        dated["x"] = dated["period"].map(position).astype(float)
+    else:
+        dated["x"] = mdates.date2num(pd.to_datetime(dated["period"].where(dated["period"].str.len() > 7, dated["period"] + "-01")))
+    width = 0.5 if slotted else 0.0
+    offsets = np.linspace(-width / 2, width / 2, len(actors)) if len(actors) > 1 else np.zeros(1)
     for i, actor in enumerate(actors):
         rows = dated[dated["actor"] == actor].sort_values("x")
         if rows.empty:
             continue
         color = OKABE_ITO[i % len(OKABE_ITO)]
-        x = rows["x"] + pd.to_timedelta(offsets[i], unit="D")
-        label = names.get(actor, actor)
+        x = rows["x"].to_numpy() + offsets[i]
         extra = int(undated.get(actor, 0))
-        legend = f"{label} ({int(rows['units'].sum())} units" + (f", +{extra} undated)" if extra else ")")
-        ax.plot(x, rows["mean_stance"], marker="o", color=color, linewidth=1.8, label=legend)
-        ax.fill_between(x, rows["ci_low"].fillna(rows["mean_stance"]), rows["ci_high"].fillna(rows["mean_stance"]),
-                        color=color, alpha=0.12, linewidth=0)
+        legend = f"{names.get(actor, actor)} ({int(rows['units'].sum())} units" + (f", +{extra} undated)" if extra else ")")
+        low, high = rows["ci_low"].fillna(rows["mean_stance"]), rows["ci_high"].fillna(rows["mean_stance"])
+        ax.vlines(x, low, high, color=color, alpha=0.35, linewidth=4)
+        ax.plot(x, rows["mean_stance"], marker="o", color=color, linewidth=1.6, label=legend)
         for xi, yi, n in zip(x, rows["mean_stance"], rows["units"]):
-            ax.annotate(f"n={int(n)}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7, color=color)
+            ax.annotate(f"{int(n)}", (xi, yi), textcoords="offset points", xytext=(0, -12), ha="center", fontsize=7, color=color)
     ax.axhline(0, color="0.4", linewidth=0.8, linestyle="--")
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel(STANCE_AXIS)
-    ax.set_xlabel({"day": "Article date", "week": "Week (starting Monday)", "month": "Month"}.get(freq, "Date"))
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_title("How the actors are portrayed over time (shaded: 95% interval; n = units that day)")
+    label = {"day": "Article date", "week": "Week (starting Monday)", "month": "Month"}.get(freq, "Date")
+    if slotted:
+        ax.set_xticks(range(len(periods)), periods, rotation=30 if len(periods) > 8 else 0, ha="right" if len(periods) > 8 else "center")
+        ax.set_xlim(-0.6, len(periods) - 0.4)
+        label += " (one slot per date with units; not to scale)"
+    else:
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel(label)
+    ax.set_title("How the top actors are portrayed over time\n(bars: 95% interval; number under each point: units)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9, title="Actor")
     return figure
@@ -150,7 +166,7 @@ def plot_actor_overview(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_m
 
 
 def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_mentions: int = 3,
-                             max_labels: int = 15) -> Figure:
+                             max_labels: int = 25) -> Figure:
     """Mean stance toward each actor against the mean sentiment of their sentences.
 
     Points below the diagonal: the actor is portrayed worse than the tone around them.
@@ -163,21 +179,47 @@ def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, 
     ax.plot([-1, 1], [-1, 1], color="0.5", linestyle=":", linewidth=1, label="stance = sentiment")
     ax.axhline(0, color="0.8", linewidth=0.8)
     ax.axvline(0, color="0.8", linewidth=0.8)
-    labelled = table.nlargest(max_labels, "units")
-    for _, row in labelled.iterrows():
-        ax.annotate(f"{_label(row)} ({int(row['units'])})", (row["mean_sentiment"], row["mean_stance"]),
-                    textcoords="offset points", xytext=(6, 4), fontsize=8)
     lo = min(-0.6, float(table[["mean_sentiment", "mean_stance"]].min().min()) - 0.1) if len(table) else -1
     hi = max(0.6, float(table[["mean_sentiment", "mean_stance"]].max().max()) + 0.1) if len(table) else 1
     ax.set_xlim(max(lo, -1.05), min(hi, 1.05))
     ax.set_ylim(max(lo, -1.05), min(hi, 1.05))
     ax.set_aspect("equal")
+    _place_labels(ax, [(f"{_label(row)} ({int(row['units'])})", row["mean_sentiment"], row["mean_stance"])
+                       for _, row in table.nlargest(max_labels, "units").iterrows()])
     ax.set_xlabel("Mean sentiment of the sentences (−1 … +1)")
     ax.set_ylabel("Mean stance toward the actor (−1 … +1)")
     ax.set_title("Stance toward each actor vs. tone of their sentences\n(below the diagonal: portrayed worse than the tone; label = units)")
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     ax.grid(alpha=0.25)
     return figure
+
+
+_LABEL_OFFSETS = ((7, 4, "left"), (7, -12, "left"), (-7, 4, "right"), (-7, -12, "right"), (0, 12, "center"),
+                  (0, -20, "center"), (14, 16, "left"), (-14, 16, "right"), (14, -26, "left"), (-14, -26, "right"))
+
+
+def _place_labels(ax: Axes, labels: list[tuple[str, float, float]]) -> None:
+    """Annotate points, trying a few offsets per label so labels do not overlap."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = ax.figure
+    canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)  # type: ignore[arg-type]
+    renderer = canvas.get_renderer()
+    placed: list[Any] = []
+    for text, x, y in labels:
+        chosen = None
+        for k, (dx, dy, ha) in enumerate(_LABEL_OFFSETS):
+            arrow = {"arrowstyle": "-", "color": "0.55", "linewidth": 0.6} if k >= 4 else None
+            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha, fontsize=8, arrowprops=arrow)
+            box = note.get_window_extent(renderer).expanded(1.05, 1.15)
+            if not any(box.overlaps(other) for other in placed):
+                chosen = box
+                break
+            note.remove()
+        if chosen is None:
+            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=_LABEL_OFFSETS[0][:2], fontsize=8)
+            chosen = note.get_window_extent(renderer)
+        placed.append(chosen)
 
 
 def save_figure(figure: Figure, path: str | Path, *, dpi: int = 150) -> list[Path]:

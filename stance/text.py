@@ -120,7 +120,6 @@ _BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
     r"©.*",
     r"\(c\)\s.*",
     r"(true|false|null|undefined)[,;]?",
-    r"[a-z][a-z0-9]*[A-Z][\w$]*\s*:.*",
     r"[\w.$]+\s*:\s*(true|false|null|\d+)[,;]?",
     r".*\bconsole\.\w+\(.*",
     r".*\b(window|document)\.\w+.*[;=(].*",
@@ -129,6 +128,8 @@ _BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
 _BOILERPLATE_LINE_RE = re.compile(
     r"^\s*(?:" + "|".join(_BOILERPLATE_LINE_PATTERNS) + r")\s*$", re.IGNORECASE
 )
+# camelCase keys of script/JSON residue ("showPaywall:", "isSubscriber: false"); case-sensitive.
+_SCRIPT_KEY_RE = re.compile(r"^\s*[a-z][a-z0-9]*[A-Z][A-Za-z0-9_$]*\s*:.*$")
 # Paragraphs of consent banners and embed notices: dropped when they contain one of these.
 _BOILERPLATE_PARAGRAPH_RE = re.compile(
     r"(externen? inhalt|datenschutz-?einstellungen|datenschutzerklärung|cookies?\b|"
@@ -152,7 +153,7 @@ def strip_boilerplate(text: str) -> str:
     """
     kept: list[str] = []
     for line in text.split("\n"):
-        if _BOILERPLATE_LINE_RE.match(line) and not _looks_like_prose(line):
+        if (_BOILERPLATE_LINE_RE.match(line) or _SCRIPT_KEY_RE.match(line)) and not _looks_like_prose(line):
             continue
         if _BOILERPLATE_PARAGRAPH_RE.search(line) and len(line) < 1200 and _is_consent_like(line):
             continue

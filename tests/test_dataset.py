@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import TRAINING_DATA, tiny_rows, write_jsonl
+from stance.dataset import gerntsa_split, load_units
+from stance.errors import DataValidationError
+
+GOOD = {"id": "c-0001-putin", "doc_id": "c#1", "source": "constructed", "sentence": "Putin lügt.", "actor": "putin",
+        "mention": "Putin", "start": 0, "end": 5, "stance": "negative", "sentiment": "negative"}
+
+
+def test_dataset_shipped_data_validates():
+    units = load_units(TRAINING_DATA)
+    sources = {u.source for u in units}
+    assert sources == {"sample", "constructed", "gerntsa"}
+    assert sum(u.source == "constructed" for u in units) >= 2000
+    assert sum(u.source == "sample" for u in units) >= 450
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"stance": "sehr negativ"}, "stance 'sehr negativ' is not one of"),
+    ({"sentiment": None}, "sentiment None is not one of"),
+    ({"actor": "nobody"}, "unknown actor id 'nobody'"),
+    ({"sentence": "   "}, "empty sentence"),
+    ({"start": 1}, "not the mention 'Putin'"),
+    ({"end": 99}, "not a span of the sentence"),
+    ({"source": "web"}, "source 'web' is not one of"),
+    ({"colour": "red"}, "unknown field"),
+    ({"actor_error": True}, "carries no stance"),
+    ({"id": ""}, "id must be a non-empty string"),
+])
+def test_dataset_rejects_bad_row(tmp_path, change, message):
+    row = {**GOOD, **change}
+    path = write_jsonl(tmp_path / "d.jsonl", [row])
+    with pytest.raises(DataValidationError, match=message) as info:
+        load_units(path)
+    assert f"{path}:1" in str(info.value)
+
+
+def test_dataset_rejects_missing_field_and_broken_json(tmp_path):
+    row = {k: v for k, v in GOOD.items() if k != "mention"}
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(row) + "\n{oops\n", encoding="utf-8")
+    with pytest.raises(DataValidationError) as info:
+        load_units(path)
+    problems = info.value.problems
+    assert problems == (f"{path}:1: missing field 'mention'", f"{path}:2: invalid JSON: Expecting property name enclosed in double quotes")
+
+
+def test_dataset_reports_all_problems_at_once(tmp_path):
+    rows = [GOOD, {**GOOD, "stance": "positive"}, {**GOOD, "id": "c-0002-putin", "sentiment": "positive", "stance": "negative"},
+            {**GOOD, "id": "a-0000-putin"}]
+    path = write_jsonl(tmp_path / "d.jsonl", rows)
+    with pytest.raises(DataValidationError) as info:
+        load_units(path)
+    text = "\n".join(info.value.problems)
+    assert "duplicate id 'c-0001-putin'" in text
+    assert "conflicting stance 'positive'" in text
+    assert "conflicting sentiment 'positive'" in text
+    assert "not sorted by id" in text
+
+
+def test_dataset_gerntsa_rules(tmp_path):
+    row = {**GOOD, "source": "gerntsa", "actor": None, "sentiment": None}
+    path = write_jsonl(tmp_path / "g.jsonl", [row])
+    with pytest.raises(DataValidationError, match="need a split"):
+        load_units(path)
+    write_jsonl(path, [{**row, "split": "dev"}])
+    assert load_units(path)[0].split == "dev"
+
+
+def test_dataset_gerntsa_split_is_grouped_and_stable():
+    assert gerntsa_split("Ein Satz.") == gerntsa_split("Ein Satz.")
+    shares = [gerntsa_split(f"Satz Nummer {i}.") for i in range(2000)]
+    assert 0.15 < shares.count("dev") / len(shares) < 0.25
+
+
+def test_dataset_tiny_rows_valid(tmp_path):
+    assert len(load_units(write_jsonl(tmp_path / "t.jsonl", tiny_rows()))) == 18

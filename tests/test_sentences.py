@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from stance.sentences import chunk_text, split_sentences
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Trump telefonierte am 16. Oktober mit Putin. Danach schwieg er.",
+     ["Trump telefonierte am 16. Oktober mit Putin.", "Danach schwieg er."]),
+    ("Das gilt z. B. für Dr. Müller und Prof. Meier. Ende.", ["Das gilt z. B. für Dr. Müller und Prof. Meier.", "Ende."]),
+    ("Es war der 3. Mai. Dann kam der 24. Februar 2022.", ["Es war der 3. Mai.", "Dann kam der 24. Februar 2022."]),
+    ("Das geschah im Jahr 2025. Danach kam Trump.", ["Das geschah im Jahr 2025.", "Danach kam Trump."]),
+    ("Nato als „No-Go“\n\nIhm zufolge sei das klar.", ["Nato als „No-Go“", "Ihm zufolge sei das klar."]),
+    ("Er sagte: „Wir kommen.“ Dann ging er.", ["Er sagte: „Wir kommen.“", "Dann ging er."]),
+])
+def test_sentences_german_rules(nlp, text, expected):
+    assert [s.text for s in split_sentences(text, nlp)] == expected
+
+
+def test_sentences_offsets_point_into_text(nlp):
+    text = "  Putin sprach.\n\nTrump   antwortete am 1. Mai.  "
+    for s in split_sentences(text, nlp):
+        assert text[s.start:s.end] == s.text
+
+
+def test_sentences_long_text_chunked_offsets(nlp):
+    text = ("Putin sprach lange. " * 4000) + "Ende."
+    assert len(chunk_text(text)) > 1
+    sentences = split_sentences(text, nlp)
+    assert len(sentences) == 4001
+    assert all(text[s.start:s.end] == s.text for s in sentences)
