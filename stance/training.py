@@ -130,7 +130,10 @@ def cross_validate(data: TrainingSet, task: str, config: ModelConfig, *,
     extra = training_side(data, task, config).select(lambda u: u.source != "sample")
     y = np.asarray([_label(u, task) for u in gold.units], dtype=object)
     groups = [u.doc_id for u in gold.units]
-    folds = StratifiedGroupKFold(n_splits=config.cv_folds, shuffle=True, random_state=config.random_state)
+    n_folds = min(config.cv_folds, len(set(groups)))
+    if n_folds < 2:
+        raise DataValidationError([f"{task}: grouped cross-validation needs sample-corpus gold from at least 2 articles, got {len(set(groups))}"])
+    folds = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=config.random_state)
     splits = list(folds.split(np.zeros(len(y)), y, groups))
     fit = factory or (lambda side: fit_model(side, task, config))
     outputs = _run_folds(gold, extra, splits, fit)
@@ -206,6 +209,10 @@ def evaluate_models(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
     """Cross-validated (sample gold) and development-split (GerNTSA) metrics of both models."""
     results: dict[str, Any] = {}
     for task in ("stance", "sentiment"):
+        gold_articles = {u.doc_id for u in data.units if u.source == "sample" and _label(u, task) is not None}
+        if len(gold_articles) < 2:
+            logger.warning("no in-domain cross-validation for %s: sample-corpus gold from fewer than 2 articles", task)
+            continue
         cv = cross_validate(data, task, config)
         results[f"{task}_cv"] = metrics(cv["y_true"], cv["y_pred"])
     dev = dev_split(data)

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import tiny_rows, write_jsonl
+from stance.cli import main
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["report", "--help"], ["analyze", "--help"], ["plot", "--help"],
+                                  ["actors", "--help"], ["train", "--help"], ["evaluate", "--help"],
+                                  ["model-report", "--help"], ["explain", "--help"]])
+def test_cli_help_exits_zero(argv, capsys):
+    assert main(argv) == 0
+    assert "usage: stance" in capsys.readouterr().out
+
+
+def test_cli_bad_usage_exit_2(capsys):
+    assert main([]) == 2
+    assert main(["report", "--freq", "year"]) == 2
+    assert main(["nonsense"]) == 2
+
+
+def test_cli_missing_corpus_exit_2_without_traceback(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "InputFormatError" in err and "no such file or folder" in err and "Traceback" not in err
+
+
+def test_cli_bad_actor_file_exit_2(tmp_path, capsys):
+    bad = tmp_path / "a.toml"
+    bad.write_text("[[actor]\n", encoding="utf-8")
+    assert main(["actors", "--actors", str(bad)]) == 2
+    assert "ActorRegistryError" in capsys.readouterr().err
+
+
+def test_cli_actors_lists_registry(capsys):
+    assert main(["actors", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"trump", "putin", "zelensky"} <= {r["id"] for r in rows}
+
+
+def test_cli_analyze_formats(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("Putin lehnte ab. Trump telefonierte mit Selenskyj.", encoding="utf-8")
+    for suffix in (".csv", ".jsonl", ".parquet"):
+        out = tmp_path / f"m{suffix}"
+        assert main(["analyze", str(corpus), "--out", str(out), "--quiet", "--jobs", "1"]) == 0
+        assert out.stat().st_size > 100
+    assert main(["analyze", str(corpus), "--out", str(tmp_path / "m.xlsx")]) == 2
+
+
+def test_cli_plot_rejects_non_mentions_table(tmp_path, capsys):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    assert main(["plot", str(path), "--out", str(tmp_path)]) == 2
+    assert "missing column" in capsys.readouterr().err
+
+
+def test_cli_explain(capsys):
+    assert main(["explain", "Kritiker werfen Putin Lügen vor.", "Putin", "--top", "3"]) == 0
+    assert "stance=" in capsys.readouterr().out
+    assert main(["explain", "Kritiker werfen Putin Lügen vor.", "Trump"]) == 2
+
+
+def test_cli_train_and_evaluate_tiny(tmp_path, capsys):
+    data = write_jsonl(tmp_path / "d.jsonl", tiny_rows(source="sample"))
+    config = tmp_path / "c.toml"
+    config.write_text("[model]\nmin_rows = 10\nchar_ngram_max = 3\ncv_folds = 3\n", encoding="utf-8")
+    model = tmp_path / "model"
+    assert main(["train", "--data", str(data), "--out", str(model), "--config", str(config), "--quiet"]) == 0
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["config"]["min_rows"] == 10 and len(meta["trained_on"]["data_sha256"]) == 64
+    assert "stance_cv" in meta["metrics"]
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(model), "--data", str(data), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "macro-F1" in printed and "confusion" in printed
+    assert json.loads((out / "metrics.json").read_text())["n"] == 18
+    assert (out / "confusion.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda rows: [dict(r, stance="neutral") for r in rows], "at least two classes"),
+    (lambda rows: rows[:5], "at least 30 are needed"),
+    (lambda rows: [dict(rows[0], stance="bad")] + rows[1:], "stance 'bad' is not one of"),
+])
+def test_cli_train_bad_data_fails_before_fitting(tmp_path, capsys, mutate, message):
+    data = write_jsonl(tmp_path / "d.jsonl", mutate(tiny_rows()))
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_cli_train_unknown_config_key(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text("[model]\nlearning_rate = 3\n", encoding="utf-8")
+    data = write_jsonl(tmp_path / "d.jsonl", tiny_rows())
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--config", str(config)]) == 2
+    assert "learning_rate" in capsys.readouterr().err
