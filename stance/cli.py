@@ -115,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     handler = globals()[f"cmd_{args.command.replace('-', '_')}"]
+    previous = _interrupt_on_sigterm()
     try:
         return int(handler(args))
     except StanceError as exc:
@@ -130,6 +131,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.exception("internal error")
         print(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        _restore_sigterm(previous)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _interrupt_on_sigterm() -> Any:
+    """Treat SIGTERM like Ctrl-C, so atomic writes remove their temporary files."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _check_inputs(paths: Sequence[Path]) -> None:

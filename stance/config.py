@@ -48,6 +48,7 @@ class ModelConfig:
 
     random_state: int = RANDOM_STATE
     estimator: str = "logreg"
+    class_weight: str = "balanced"
     C: float = 1.0
     word_ngram_max: int = 2
     char_ngram_min: int = 2

@@ -124,6 +124,7 @@ def compare_on_splits(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
         "lexicon only": lambda side: LexiconBaseline(),
     }
     cv_predictions: dict[str, list[str]] = {}
+    dev_predictions: dict[str, list[str]] = {}
     for name, factory in systems.items():
         cv = cross_validate(data, "stance", config, factory=factory)
         cv_predictions[name] = cv["y_pred"]
@@ -135,6 +136,7 @@ def compare_on_splits(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
         side = training_side(data, "stance", config)
         model = factory(side)
         pred = list(model.predict(dev.inputs))
+        dev_predictions[name] = pred
         dev_true = [u.stance for u in dev.units]
         results.setdefault("dev", {})[name] = metrics(dev_true, pred)
         dmulti = _multi_actor(dev.inputs)
@@ -142,7 +144,34 @@ def compare_on_splits(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
     results["cv_units"] = cv["units"]
     results["cv_true"] = cv["y_true"]
     results["cv_predictions"] = cv_predictions
+    a, b = "final (target-aware)", "sentence TF-IDF (ignores target)"
+    cv_multi, dev_multi = _multi_actor(cv["inputs"]), _multi_actor(dev.inputs)
+    everything_cv, everything_dev = np.ones(len(cv_multi), dtype=bool), np.ones(len(dev_multi), dtype=bool)
+    results["paired_difference"] = {
+        "cv": paired_bootstrap(cv["y_true"], cv_predictions[a], cv_predictions[b], everything_cv, config.random_state),
+        "cv_multi_actor": paired_bootstrap(cv["y_true"], cv_predictions[a], cv_predictions[b], cv_multi, config.random_state),
+        "dev": paired_bootstrap(dev_true, dev_predictions[a], dev_predictions[b], everything_dev, config.random_state),
+        "dev_multi_actor": paired_bootstrap(dev_true, dev_predictions[a], dev_predictions[b], dev_multi, config.random_state),
+    }
     return results
+
+
+def paired_bootstrap(y_true: Sequence[str], pred_a: Sequence[str], pred_b: Sequence[str], mask: np.ndarray,
+                     seed: int, samples: int = 1000) -> dict[str, float]:
+    """Macro-F1 of A minus B on the masked units, with a 95% paired bootstrap interval."""
+    from sklearn.metrics import f1_score
+
+    idx = np.flatnonzero(mask)
+    t, a, b = (np.asarray(v, dtype=object)[idx] for v in (y_true, pred_a, pred_b))
+
+    def diff(sel: np.ndarray) -> float:
+        return float(f1_score(t[sel], a[sel], labels=list(LABELS), average="macro", zero_division=0)
+                     - f1_score(t[sel], b[sel], labels=list(LABELS), average="macro", zero_division=0))
+
+    rng = np.random.default_rng(seed)
+    draws = [diff(rng.integers(0, len(idx), len(idx))) for _ in range(samples)]
+    return {"n": int(len(idx)), "difference": diff(np.arange(len(idx))),
+            "ci_low": float(np.quantile(draws, 0.025)), "ci_high": float(np.quantile(draws, 0.975))}
 
 
 def sentiment_comparison(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
@@ -220,7 +249,7 @@ def write_model_report(data_paths: Sequence[str | Path], out: str | Path, *, con
     save_confusion(comparison["dev"]["final (target-aware)"], folder / "confusion_stance_gerntsa_dev.png", title="stance, GerNTSA development split")
     payload = {
         "config": asdict(config),
-        "stance": {k: comparison[k] for k in ("cv", "cv_multi_actor", "dev", "dev_multi_actor")},
+        "stance": {k: comparison[k] for k in ("cv", "cv_multi_actor", "dev", "dev_multi_actor", "paired_difference")},
         "sentiment_cv": sentiment, "per_actor_cv": actors, "ablations": rows, "top_features": features,
     }
     atomic_write_text(folder / "results.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
@@ -242,6 +271,10 @@ def _render_model_report(p: dict[str, Any], data: TrainingSet) -> str:
                      f"{s['cv_multi_actor'][name]['macro_f1']:.3f} (n={s['cv_multi_actor'][name]['n']}) | "
                      f"{s['dev'][name]['macro_f1']:.3f} | {s['dev'][name]['accuracy']:.3f} | "
                      f"{s['dev_multi_actor'][name]['macro_f1']:.3f} (n={s['dev_multi_actor'][name]['n']}) |")
+    lines += ["", "Macro-F1 of the final model minus the target-ignoring sentence TF-IDF model, with a 95% paired "
+              "bootstrap interval over units (1,000 resamples):", "", "| units | n | difference | 95% interval |", "|---|---:|---:|---|"]
+    for key, row in s["paired_difference"].items():
+        lines.append(f"| {key} | {row['n']} | {row['difference']:+.3f} | {row['ci_low']:+.3f} … {row['ci_high']:+.3f} |")
     lines += ["", "Per class (final model):", "", "| split | class | precision | recall | F1 | n |", "|---|---|---:|---:|---:|---:|"]
     for split in ("cv", "dev"):
         for label, row in s[split]["final (target-aware)"]["per_class"].items():

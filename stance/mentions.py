@@ -7,6 +7,7 @@ actor in a sentence make one unit, located at its first reference. Role aliases
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -101,20 +102,31 @@ def mentions_from_chunks(chunks: list[tuple[int, Doc]], *, date: dt.date | None,
                          matcher: ActorMatcher) -> list[Mention]:
     """Turn the actor spans of a processed text into one Mention per (sentence, actor)."""
     mentions: list[Mention] = []
+    spans_by_chunk = [sorted(doc.spans[SPANS_KEY], key=lambda s: s.start) for _, doc in chunks]
+    starts_by_chunk = [[s.start for s in spans] for spans in spans_by_chunk]
     for sentence, first_token, number in sentences_from_docs(chunks):
         offset, doc = chunks[number]
+        spans = spans_by_chunk[number]
+        if not spans:
+            continue
         sent = doc[first_token].sent
-        refs = _resolved_refs(doc.spans[SPANS_KEY], sent, date, matcher)
-        mentions.extend(_units(sentence, refs, offset, doc_id))
+        lo = bisect.bisect_left(starts_by_chunk[number], sent.start)
+        inside = []
+        for span in spans[lo:]:
+            if span.start >= sent.end:
+                break
+            if span.end <= sent.end:
+                inside.append(span)
+        if inside:
+            refs = _resolved_refs(inside, date, matcher)
+            mentions.extend(_units(sentence, refs, offset, doc_id))
     return mentions
 
 
-def _resolved_refs(spans: Iterable[Span], sent: Span, date: dt.date | None, matcher: ActorMatcher) -> list[tuple[str, int, int, str]]:
-    """``(actor, start_char, end_char, kind)`` for each reference inside ``sent`` (doc offsets)."""
+def _resolved_refs(spans: Iterable[Span], date: dt.date | None, matcher: ActorMatcher) -> list[tuple[str, int, int, str]]:
+    """``(actor, start_char, end_char, kind)`` for each reference (doc offsets)."""
     refs = []
     for span in spans:
-        if span.start < sent.start or span.end > sent.end:
-            continue
         if span.label_ == ROLE_LABEL:
             actor = _resolve_role(matcher, span.id_, date)
             kind = "role"

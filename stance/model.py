@@ -42,14 +42,17 @@ def score_from_proba(proba: np.ndarray, classes: Sequence[str]) -> np.ndarray:
     return np.clip(np.asarray(pos - neg, dtype=float), -1.0, 1.0)
 
 
-def _classifier(estimator: str, C: float, random_state: int) -> Any:
+def _classifier(estimator: str, C: float, random_state: int, class_weight: str = "balanced") -> Any:
+    if class_weight not in ("balanced", "none"):
+        raise ValueError(f"class_weight must be 'balanced' or 'none', got {class_weight!r}")
+    weight = "balanced" if class_weight == "balanced" else None
     if estimator == "logreg":
-        return LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=random_state)
+        return LogisticRegression(C=C, class_weight=weight, max_iter=3000, random_state=random_state)
     if estimator == "linearsvc":
-        svc = LinearSVC(C=C, class_weight="balanced", random_state=random_state)
+        svc = LinearSVC(C=C, class_weight=weight, random_state=random_state)
         return CalibratedClassifierCV(svc, cv=3, method="sigmoid")
     if estimator == "sgd":
-        return SGDClassifier(loss="log_loss", alpha=1e-4 / max(C, 1e-6), class_weight="balanced",
+        return SGDClassifier(loss="log_loss", alpha=1e-4 / max(C, 1e-6), class_weight=weight,
                              max_iter=50, tol=None, random_state=random_state)
     raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
 
@@ -94,7 +97,7 @@ def make_stance_pipeline(config: ModelConfig, *, target_aware: bool = True) -> P
         ])))
     return Pipeline([
         ("features", FeatureUnion(parts)),
-        ("clf", _classifier(config.estimator, config.C, config.random_state)),
+        ("clf", _classifier(config.estimator, config.C, config.random_state, config.class_weight)),
     ])
 
 
@@ -108,7 +111,7 @@ def make_sentiment_pipeline(config: ModelConfig) -> Pipeline:
         ])))
     return Pipeline([
         ("features", FeatureUnion(parts)),
-        ("clf", _classifier(config.estimator, config.sentiment_C, config.random_state)),
+        ("clf", _classifier(config.estimator, config.sentiment_C, config.random_state, config.class_weight)),
     ])
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import spacy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -39,15 +40,34 @@ _ADJ_ENDINGS = ("e", "er", "en", "em", "es")
 _YEAR_END_RE = re.compile(r"^\d{4}\.$")
 
 
+_BREAK_CACHE: dict[int, bool] = {}
+
+
+def _starts_next_sentence(text: str) -> bool:
+    """A line break (whitespace token with a newline) or a year with a full stop ("2025.")."""
+    return (text.isspace() and "\n" in text) or bool(_YEAR_END_RE.match(text))
+
+
 @Language.component("stance_paragraph_splitter")
 def paragraph_splitter(doc: Doc) -> Doc:
-    """Start a sentence after a line break and after a year that ends a sentence."""
-    for i, token in enumerate(doc[:-1]):
-        following = doc[i + 1]
-        if "\n" in token.text and token.is_space:
-            following.is_sent_start = True
-        elif "\n" in token.whitespace_ or (_YEAR_END_RE.match(token.text) and following.text[:1].isupper()):
-            following.is_sent_start = True
+    """Start a sentence after a line break and after a year that ends a sentence.
+
+    A year only ends a sentence when the next token starts with a capital letter.
+    """
+    if len(doc) < 2:
+        return doc
+    orths = doc.to_array("ORTH")
+    strings = doc.vocab.strings
+    for orth in np.unique(orths[:-1]).tolist():
+        flag = _BREAK_CACHE.get(orth)
+        if flag is None:
+            flag = _BREAK_CACHE[orth] = _starts_next_sentence(strings[orth])
+        if not flag:
+            continue
+        for i in np.flatnonzero(orths[:-1] == orth).tolist():
+            token, following = doc[i], doc[i + 1]
+            if token.is_space or following.text[:1].isupper():
+                following.is_sent_start = True
     return doc
 
 
@@ -68,11 +88,13 @@ class ActorMatcher:
         self._roles: dict[str, str] = {}
         self._role_table: dict[str, tuple[tuple[str, Any, Any], ...]] = {}
         self._phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._token_cache: dict[int, tuple[tuple[str, str], ...]] = {}
 
     def set_registry(self, registry: ActorRegistry) -> None:
         """Compile the registry into lookup tables and phrase patterns."""
         self.registry = registry
         self._names, self._roles = {}, {}
+        self._token_cache = {}
         self._phrases = PhraseMatcher(self.vocab, attr="LOWER")
         role_table: dict[str, list[tuple[str, Any, Any]]] = {}
         for actor in registry.actors:
@@ -126,26 +148,34 @@ class ActorMatcher:
         doc.spans[SPANS_KEY] = sorted(set(kept), key=lambda s: (s.start, -s.end, s.id_))
 
     def _token_spans(self, doc: Doc) -> list[Span]:
+        """Single-token references, looked up once per distinct token string (cached by orth id)."""
+        if not len(doc):
+            return []
+        orths = doc.to_array("ORTH")
+        cache = self._token_cache
+        hits = []
+        for orth in np.unique(orths).tolist():
+            found = cache.get(orth)
+            if found is None:
+                found = cache[orth] = self._classify(self.vocab.strings[orth])
+            if found:
+                hits.append((orth, found))
         spans: list[Span] = []
-        names, roles = self._names, self._roles
-        for token in doc:
-            text = token.text
-            if not text[:1].isalpha():
-                continue
-            role_key = roles.get(text.lower())
-            if role_key is not None:
-                spans.append(Span(doc, token.i, token.i + 1, label=ROLE_LABEL, span_id=role_key))
-                continue
-            if "-" in text:
-                parts = text.split("-")
-                found = dict.fromkeys(a for a in (_lookup_name(names, p) for p in parts) if a)
-                for actor_id in found:
-                    spans.append(Span(doc, token.i, token.i + 1, label=NAME_LABEL, span_id=actor_id))
-            else:
-                actor_id = _lookup_name(names, text)
-                if actor_id:
-                    spans.append(Span(doc, token.i, token.i + 1, label=NAME_LABEL, span_id=actor_id))
+        for orth, found in hits:
+            for i in np.flatnonzero(orths == orth).tolist():
+                spans.extend(Span(doc, i, i + 1, label=label, span_id=key) for label, key in found)
         return spans
+
+    def _classify(self, text: str) -> tuple[tuple[str, str], ...]:
+        """``(label, key)`` pairs a token string stands for (a role, or one or more names)."""
+        if not text[:1].isalpha():
+            return ()
+        role_key = self._roles.get(text.lower())
+        if role_key is not None:
+            return ((ROLE_LABEL, role_key),)
+        parts = text.split("-") if "-" in text else [text]
+        found = dict.fromkeys(a for a in (_lookup_name(self._names, p) for p in parts) if a)
+        return tuple((NAME_LABEL, actor_id) for actor_id in found)
 
     def _phrase_spans(self, doc: Doc) -> list[Span]:
         spans = []
@@ -196,7 +226,6 @@ def make_actor_matcher(nlp: Language, name: str) -> ActorMatcher:
     return ActorMatcher(nlp, name)
 
 
-@lru_cache(maxsize=8)
 def load_nlp(config: NlpConfig = NlpConfig(), registry: ActorRegistry | None = None) -> Language:
     """Build (once per config and registry) the German pipeline.
 
@@ -205,6 +234,11 @@ def load_nlp(config: NlpConfig = NlpConfig(), registry: ActorRegistry | None = N
     PipelineBuildError
         If spaCy's German language data or spacy-lookups-data is missing.
     """
+    return _build_nlp(config, registry if registry is not None else load_actors())
+
+
+@lru_cache(maxsize=8)
+def _build_nlp(config: NlpConfig, registry: ActorRegistry) -> Language:
     try:
         nlp = spacy.blank(config.lang)
     except Exception as exc:  # spaCy raises plain ImportError/ValueError here
@@ -223,5 +257,5 @@ def load_nlp(config: NlpConfig = NlpConfig(), registry: ActorRegistry | None = N
             "Install the lookup tables with `pip install spacy-lookups-data`."
         ) from exc
     assert isinstance(matcher, ActorMatcher)
-    matcher.set_registry(registry if registry is not None else load_actors())
+    matcher.set_registry(registry)
     return nlp

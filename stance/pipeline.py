@@ -195,7 +195,8 @@ def _score_batch_in_worker(batch: list[Article], spec: tuple[str | None, ActorRe
 
 def score_batch(batch: Sequence[Article], analyzer: Analyzer) -> list[tuple[Article, Any]]:
     """Analyse a batch of articles; an article that fails becomes a Skipped, never an exception."""
-    nlp = load_nlp(NlpConfig(), analyzer.registry)
+    # Lemmas are not used downstream of mentions, so the batch path skips the lemmatizer.
+    nlp = load_nlp(NlpConfig(lemmatizer=False), analyzer.registry)
     try:
         return [(item.article, (len(item.sentences), _mention_rows(item.article, analyzer.score_mentions(item.mentions), analyzer)))
                 for item in iter_article_mentions(batch, nlp)]

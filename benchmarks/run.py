@@ -1,0 +1,134 @@
+"""Speed and memory benchmark of the full analysis at 1x, 10x and 100x the sample corpus.
+
+    python benchmarks/run.py --sizes 1 10 100 --jobs 1 2 --out benchmarks/RESULTS.md
+
+For each size a corpus of synthetic articles is built from the paragraphs of the sample
+corpus: article k of copy c draws its paragraphs with a seeded RNG from the pool of all
+sample paragraphs, so ids and texts differ and duplicate detection keeps them. Each run is
+a fresh process (so peak RSS is that run's own): read + split + sentences + mentions + both
+models + aggregates (no plots). A spaCy tokenizer-only pass over the same texts, in the same
+process, gives the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def build_corpus(folder: Path, copies: int, seed: int = 7) -> tuple[int, int]:
+    """Write ``copies`` x 13 synthetic articles into ``folder``; return (articles, words)."""
+    import stance
+
+    corpus = stance.load_articles()
+    paragraphs = [p for a in corpus.unique_articles for p in a.text.split("\n\n") if len(p.split()) > 3]
+    sizes = [len(a.text.split("\n\n")) for a in corpus.unique_articles]
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    articles = words = 0
+    for c in range(copies):
+        lines = []
+        for k, size in enumerate(sizes):
+            day = 1 + (c * len(sizes) + k) % 28
+            month = 1 + (c // 3) % 12
+            body = rng.sample(paragraphs, k=min(size, len(paragraphs)))
+            lines.append(f"Bench-Artikel {c}-{k} | Redaktion. {day:02d}.{month:02d}.2025.\n")
+            lines.append("\n\n".join(body) + "\n\n")
+            articles += 1
+            words += sum(len(p.split()) for p in body)
+        (folder / f"copy_{c:04d}.txt").write_text("".join(lines), encoding="utf-8")
+    return articles, words
+
+
+def child(folder: str, jobs: int) -> None:
+    """Run one measurement in this (fresh) process and print JSON."""
+    started = time.perf_counter()
+    import stance
+    from stance.aggregates import aggregate_by_actor, aggregate_by_article, aggregate_by_date
+    from stance.articles import iter_corpus
+    from stance.nlp import load_nlp
+    from stance.records import Article
+
+    analyzer = stance.load()
+    load_nlp()
+    setup = time.perf_counter() - started
+    t0 = time.perf_counter()
+    texts = [a.text for a in iter_corpus(folder) if isinstance(a, Article)]
+    nlp = load_nlp()
+    tokens = sum(len(doc) for doc in nlp.tokenizer.pipe(texts, batch_size=64))
+    tokenizer_seconds = time.perf_counter() - t0
+    words = sum(len(t.split()) for t in texts)
+    del texts
+    t1 = time.perf_counter()
+    result = stance.analyze_corpus(folder, analyzer=analyzer, jobs=jobs)
+    aggregate_by_article(result.mentions), aggregate_by_date(result.mentions), aggregate_by_actor(result.mentions)
+    full_seconds = time.perf_counter() - t1
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({
+        "jobs": jobs, "articles": int((result.articles["status"] == "ok").sum()),
+        "duplicates": int((result.articles["status"] == "duplicate").sum()), "words": words, "tokens": tokens,
+        "units": len(result.mentions), "setup_s": round(setup, 2), "tokenizer_s": round(tokenizer_seconds, 2),
+        "full_s": round(full_seconds, 2), "peak_rss_mb": round(own, 1), "peak_worker_rss_mb": round(workers, 1),
+    }))
+
+
+def main() -> int:
+    """Build the corpora, run every (size, jobs) in a fresh process, write RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--child", nargs=2, metavar=("FOLDER", "JOBS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]))
+        return 0
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            folder = Path(tmp) / f"x{size}"
+            build_corpus(folder, size)
+            for jobs in args.jobs:
+                out = subprocess.run([sys.executable, __file__, "--child", str(folder), str(jobs)], capture_output=True, text=True, check=True)
+                row = json.loads(out.stdout.strip().splitlines()[-1])
+                row["size"] = size
+                rows.append(row)
+                print(_line(row), flush=True)
+    write_results(args.out, rows, " ".join(sys.argv))
+    return 0
+
+
+def _line(r: dict) -> str:
+    return (f"{r['size']:>4}x jobs={r['jobs']}: {r['articles']} articles, {r['words']:,} words, {r['units']:,} units; "
+            f"full {r['full_s']} s = {r['words'] / r['full_s']:,.0f} words/s, {r['articles'] / r['full_s']:.1f} articles/s; "
+            f"tokenizer {r['tokenizer_s']} s (ratio {r['full_s'] / max(r['tokenizer_s'], 1e-9):.1f}); "
+            f"peak RSS {r['peak_rss_mb']} MB (workers {r['peak_worker_rss_mb']} MB)")
+
+
+def write_results(path: Path, rows: list[dict], command: str) -> None:
+    """Write the results table with the machine description."""
+    lines = ["# Benchmark results", "", f"Command: `python {command}` (run from the project root).", "",
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}.", "",
+             "| size | jobs | articles | words | units | full analysis s | words/s | articles/s | tokenizer-only s | full / tokenizer | peak RSS main MB | peak RSS worker MB |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['size']}x | {r['jobs']} | {r['articles']} | {r['words']:,} | {r['units']:,} | {r['full_s']} | "
+                     f"{r['words'] / r['full_s']:,.0f} | {r['articles'] / r['full_s']:.1f} | {r['tokenizer_s']} | "
+                     f"{r['full_s'] / max(r['tokenizer_s'], 1e-9):.1f} | {r['peak_rss_mb']} | {r['peak_worker_rss_mb']} |")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
