@@ -75,13 +75,56 @@ def child(folder: str, jobs: int) -> None:
     aggregate_by_article(result.mentions), aggregate_by_date(result.mentions), aggregate_by_actor(result.mentions)
     full_seconds = time.perf_counter() - t1
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    workers = max([resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, *_descendant_peaks_mb()])
     print(json.dumps({
         "jobs": jobs, "articles": int((result.articles["status"] == "ok").sum()),
         "duplicates": int((result.articles["status"] == "duplicate").sum()), "words": words, "tokens": tokens,
         "units": len(result.mentions), "setup_s": round(setup, 2), "tokenizer_s": round(tokenizer_seconds, 2),
         "full_s": round(full_seconds, 2), "peak_rss_mb": round(own, 1), "peak_worker_rss_mb": round(workers, 1),
     }))
+
+
+def _descendant_peaks_mb() -> list[float]:
+    """Peak RSS (VmHWM) of every live descendant process, e.g. the joblib workers."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    mine, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - mine
+        mine |= frontier
+    peaks = []
+    for pid in mine:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return peaks
+
+
+def startup_times() -> dict[str, float]:
+    """Best of three wall-clock times of ``import stance``, ``stance --help`` and ``stance.load()``."""
+    commands = {
+        "import_stance_s": [sys.executable, "-c", "import stance"],
+        "cli_help_s": [sys.executable, "-m", "stance.cli", "--help"],
+        "load_model_s": [sys.executable, "-c", "import stance; stance.load()"],
+    }
+    times = {}
+    for name, command in commands.items():
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            runs.append(time.perf_counter() - started)
+        times[name] = round(min(runs), 2)
+    return times
 
 
 def main() -> int:
@@ -106,7 +149,9 @@ def main() -> int:
                 row["size"] = size
                 rows.append(row)
                 print(_line(row), flush=True)
-    write_results(args.out, rows, " ".join(sys.argv))
+    startup = startup_times()
+    print(startup)
+    write_results(args.out, rows, " ".join(sys.argv), startup)
     return 0
 
 
@@ -117,7 +162,7 @@ def _line(r: dict) -> str:
             f"peak RSS {r['peak_rss_mb']} MB (workers {r['peak_worker_rss_mb']} MB)")
 
 
-def write_results(path: Path, rows: list[dict], command: str) -> None:
+def write_results(path: Path, rows: list[dict], command: str, startup: dict[str, float]) -> None:
     """Write the results table with the machine description."""
     lines = ["# Benchmark results", "", f"Command: `python {command}` (run from the project root).", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}.", "",
@@ -127,6 +172,7 @@ def write_results(path: Path, rows: list[dict], command: str) -> None:
         lines.append(f"| {r['size']}x | {r['jobs']} | {r['articles']} | {r['words']:,} | {r['units']:,} | {r['full_s']} | "
                      f"{r['words'] / r['full_s']:,.0f} | {r['articles'] / r['full_s']:.1f} | {r['tokenizer_s']} | "
                      f"{r['full_s'] / max(r['tokenizer_s'], 1e-9):.1f} | {r['peak_rss_mb']} | {r['peak_worker_rss_mb']} |")
+    lines += ["", "Start-up (best of 3, fresh processes): " + ", ".join(f"{k[:-2].replace('_', ' ')} {v} s" for k, v in startup.items()) + "."]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

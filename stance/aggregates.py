@@ -38,7 +38,13 @@ def bootstrap_interval(values: np.ndarray, *, key: str, samples: int = 1000, con
     if len(values) < 2:
         return (float("nan"), float("nan"))
     rng = np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
-    means = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
+    # Resample in chunks of about 2 million draws, so memory stays flat for large groups;
+    # the draws come from one stream, so the result does not depend on the chunk size.
+    per_chunk = max(1, 2_000_000 // len(values))
+    means = np.concatenate([
+        values[rng.integers(0, len(values), size=(min(per_chunk, samples - done), len(values)))].mean(axis=1)
+        for done in range(0, samples, per_chunk)
+    ])
     alpha = (1 - confidence) / 2
     return (float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha)))
 

@@ -94,7 +94,7 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
     if actors is not None:
         analyzer = analyzer.with_actors(resolve_registry(actors))
     jobs = _resolve_jobs(jobs)
-    mention_rows: list[dict[str, Any]] = []
+    mention_frames: list[pd.DataFrame] = []
     article_rows: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
     files: list[SourceFile] = []
@@ -110,12 +110,17 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
                 article_rows.append(_article_row(article, "skipped", 0, 0, reason=outcome.reason, seq=sequence[article.id]))
                 continue
             n_sentences, rows = outcome
-            mention_rows.extend(rows)
+            if len(rows):
+                mention_frames.append(rows)
             article_rows.append(_article_row(article, "ok", n_sentences, len(rows), seq=sequence[article.id]))
         if progress:
             progress(len(results))
-    mentions = pd.DataFrame(mention_rows, columns=list(MENTION_COLUMNS))
-    mentions = mentions.sort_values(["article_id", "sentence_index", "start", "actor"], kind="stable").reset_index(drop=True)
+    # Rows arrive in input order (articles as read, units by position), whatever ``jobs`` is.
+    if mention_frames:
+        mentions = pd.concat(mention_frames, ignore_index=True)
+    else:
+        mentions = pd.DataFrame({c: pd.Series(dtype=object) for c in MENTION_COLUMNS})
+    del mention_frames
     article_rows.sort(key=lambda row: row["_seq"])
     articles = pd.DataFrame(article_rows, columns=list(ARTICLE_COLUMNS))
     return CorpusResult(mentions, articles, tuple(skipped), tuple(warnings), tuple(files))
@@ -213,20 +218,37 @@ def score_batch(batch: Sequence[Article], analyzer: Analyzer) -> list[tuple[Arti
     return results
 
 
-def _mention_rows(article: Article, scored: Sequence[Any], analyzer: Analyzer) -> list[dict[str, Any]]:
-    date = article.date.isoformat() if article.date else None
-    rows = []
-    for m in scored:
-        rows.append({
-            "article_id": article.id, "source": article.source, "title": article.title, "date": date,
-            "sentence_index": m.sentence_index, "actor": m.actor, "actor_name": analyzer.registry.display_name(m.actor),
-            "surface": m.surface, "kind": m.kind, "start": m.start, "end": m.end,
-            "stance": m.stance, "stance_score": round(m.stance_score, 6),
-            "p_negative": round(m.stance_proba["negative"], 6), "p_neutral": round(m.stance_proba["neutral"], 6),
-            "p_positive": round(m.stance_proba["positive"], 6),
-            "sentiment": m.sentiment, "sentiment_score": round(m.sentiment_score, 6), "sentence": m.sentence,
-        })
-    return rows
+_INTERNED: dict[str, str] = {}
+
+
+def _intern(value: str) -> str:
+    """Share one string object for values that repeat across many rows (actor, date, labels)."""
+    return _INTERNED.setdefault(value, value)
+
+
+def _mention_rows(article: Article, scored: Sequence[Any], analyzer: Analyzer) -> Any:
+    """The units of one article as a compact column-wise DataFrame."""
+    import pandas as pd
+
+    date = _intern(article.date.isoformat()) if article.date else None
+    n = len(scored)
+    columns: dict[str, Any] = {
+        "article_id": [article.id] * n, "source": [article.source] * n, "title": [article.title] * n, "date": [date] * n,
+        "sentence_index": [m.sentence_index for m in scored],
+        "actor": [_intern(m.actor) for m in scored],
+        "actor_name": [_intern(analyzer.registry.display_name(m.actor)) for m in scored],
+        "surface": [_intern(m.surface) for m in scored], "kind": [_intern(m.kind) for m in scored],
+        "start": [m.start for m in scored], "end": [m.end for m in scored],
+        "stance": [_intern(m.stance) for m in scored],
+        "stance_score": [round(m.stance_score, 6) for m in scored],
+        "p_negative": [round(m.stance_proba["negative"], 6) for m in scored],
+        "p_neutral": [round(m.stance_proba["neutral"], 6) for m in scored],
+        "p_positive": [round(m.stance_proba["positive"], 6) for m in scored],
+        "sentiment": [_intern(m.sentiment) for m in scored],
+        "sentiment_score": [round(m.sentiment_score, 6) for m in scored],
+        "sentence": [m.sentence for m in scored],
+    }
+    return pd.DataFrame(columns, columns=list(MENTION_COLUMNS))
 
 
 def _article_row(article: Article, status: str, sentences: int, units: int, reason: str | None = None,

@@ -14,12 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .actors import ActorRegistry
+from .actors import ActorRegistry, load_actors
 from .config import NlpConfig
 from .features import TargetText
-from .mentions import find_mentions, resolve_registry
 from .model import score_from_proba
-from .nlp import NAME_LABEL, SPANS_KEY, load_nlp
 from .persistence import load_model
 from .records import LABELS, Mention, ScoredMention, TargetScore
 from .resources import default_model_dir
@@ -53,7 +51,7 @@ class Analyzer:
                  metadata: dict[str, Any] | None = None) -> None:
         self.stance_model = stance_model
         self.sentiment_model = sentiment_model
-        self.registry = resolve_registry(actors)
+        self.registry = actors if isinstance(actors, ActorRegistry) else load_actors(actors)
         self.metadata = metadata or {}
         self.model_path: str | None = None
 
@@ -65,6 +63,8 @@ class Analyzer:
 
     def analyze(self, text: str, *, date: dt.date | None = None, doc_id: str | None = None) -> list[ScoredMention]:
         """Score every (sentence, actor) unit of ``text``; offsets point into ``text``."""
+        from .mentions import find_mentions
+
         return self.score_mentions(find_mentions(text, date=date, actors=self.registry, doc_id=doc_id))
 
     def score_mentions(self, mentions: Sequence[Mention]) -> list[ScoredMention]:
@@ -118,6 +118,8 @@ class Analyzer:
         return Explanation(result.stance, result.stance_score, tuple(contributions))
 
     def _target_text(self, sentence: str, start: int, end: int) -> TargetText:
+        from .nlp import NAME_LABEL, SPANS_KEY, load_nlp
+
         doc = load_nlp(NlpConfig(lemmatizer=False), self.registry)(sentence)
         others = tuple(
             (s.start_char, s.end_char) for s in doc.spans[SPANS_KEY]

@@ -176,3 +176,12 @@ def test_robustness_killed_run_leaves_no_partial_files(tmp_path, sig):
     assert not [name for name in leftovers if name.endswith(".tmp")]
     for name in leftovers:
         assert _complete(out / name), name
+
+
+def test_robustness_report_without_any_actor(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("Es regnet in Hamburg. Die Bahn hat Verspätung.", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["report", str(corpus), "--out", str(out), "--quiet", "--jobs", "1"]) == 0
+    assert (out / "report.md").is_file() and (out / "mentions.csv").read_text(encoding="utf-8").startswith("article_id,")
+    assert "0 scored" in (out / "report.md").read_text(encoding="utf-8")
