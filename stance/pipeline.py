@@ -39,6 +39,7 @@ ARTICLE_COLUMNS: tuple[str, ...] = (
     "sentences", "units", "warnings", "reason",
 )
 BATCH_ARTICLES = 32
+IN_PROCESS_BATCHES = 2
 
 
 @dataclass(frozen=True)
@@ -166,17 +167,22 @@ def _article_batches(stream: Iterable[Article | Skipped | SourceFile], article_r
 
 
 def _score_batches(batches: Iterable[list[Article]], analyzer: Analyzer, jobs: int) -> Iterator[list[tuple[Article, Any]]]:
+    """Score batches in order; with ``jobs > 1`` batches after the first few go to worker processes.
+
+    The first :data:`IN_PROCESS_BATCHES` batches are always scored here, so a small corpus
+    never pays for starting workers (each loads the model and the pipeline).
+    """
+    iterator = iter(batches)
+    for batch in itertools.islice(iterator, IN_PROCESS_BATCHES if jobs > 1 else None):
+        yield score_batch(batch, analyzer)
     if jobs == 1:
-        for batch in batches:
-            yield score_batch(batch, analyzer)
         return
     from joblib import Parallel, delayed
 
     spec = (analyzer.model_path, analyzer.registry)
     worker = analyzer if analyzer.model_path is None else None
     with Parallel(n_jobs=jobs, return_as="generator", backend="loky") as parallel:
-        window = _windowed(batches, jobs * 2)
-        for group in window:
+        for group in _windowed(iterator, jobs * 2):
             yield from parallel(delayed(_score_batch_in_worker)(batch, spec, worker) for batch in group)
 
 

@@ -152,27 +152,22 @@ class TargetScore:
 
 
 @dataclass(frozen=True, slots=True)
-class ScoredMention:
-    """A :class:`Mention` with its stance toward the actor and the sentence sentiment."""
+class ScoredMention(Mention):
+    """A :class:`Mention` with its stance toward the actor and the sentence sentiment.
 
-    actor: str
-    surface: str
-    start: int
-    end: int
-    sentence: str
-    sentence_start: int
-    sentence_end: int
-    sentence_index: int
-    kind: str
-    doc_id: str | None
-    stance: str
-    stance_score: float
-    stance_proba: dict[str, float] = field(hash=False)
+    ``stance_score`` = P(positive) - P(negative) from ``stance_proba``; likewise
+    ``sentiment_score`` for the sentence.
+    """
+
+    stance: str = "neutral"
+    stance_score: float = 0.0
+    stance_proba: dict[str, float] = field(default_factory=dict, hash=False)
     sentiment: str = "neutral"
     sentiment_score: float = 0.0
     sentiment_proba: dict[str, float] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
+        Mention.__post_init__(self)
         _check_label_and_score(self.stance, self.stance_score)
         _check_label_and_score(self.sentiment, self.sentiment_score)
 

@@ -86,7 +86,7 @@ class Analyzer:
             scored.append(ScoredMention(
                 actor=m.actor, surface=m.surface, start=m.start, end=m.end, sentence=m.sentence,
                 sentence_start=m.sentence_start, sentence_end=m.sentence_end, sentence_index=m.sentence_index,
-                kind=m.kind, doc_id=m.doc_id,
+                kind=m.kind, doc_id=m.doc_id, target_spans=m.target_spans, other_spans=m.other_spans,
                 stance=stance_classes[int(stance_proba[k].argmax())], stance_score=float(stance_scores[k]),
                 stance_proba=_proba_dict(stance_proba[k], stance_classes),
                 sentiment=sentiment_classes[int(sent_proba[j].argmax())], sentiment_score=float(sent_scores[j]),
