@@ -173,7 +173,14 @@ def write_results(path: Path, rows: list[dict], command: str, startup: dict[str,
                      f"{r['words'] / r['full_s']:,.0f} | {r['articles'] / r['full_s']:.1f} | {r['tokenizer_s']} | "
                      f"{r['full_s'] / max(r['tokenizer_s'], 1e-9):.1f} | {r['peak_rss_mb']} | {r['peak_worker_rss_mb']} |")
     lines += ["", "Start-up (best of 3, fresh processes): " + ", ".join(f"{k[:-2].replace('_', ' ')} {v} s" for k, v in startup.items()) + "."]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    block = "\n".join(lines[2:])
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else f"# Benchmark results\n\n{begin}\n{end}\n"
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    path.write_text(f"{head}{begin}\n{block}\n{end}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -177,8 +177,11 @@ def paired_bootstrap(y_true: Sequence[str], pred_a: Sequence[str], pred_b: Seque
 def sentiment_comparison(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
     """Sentiment model vs. majority and lexicon baselines under grouped CV on the sample gold."""
     out = {}
+    sample_only = replace(config, sources_sentiment=("sample",))
     factories = {
         "final": lambda side: fit_model(side, "sentiment", config),
+        "final, trained without constructed units": lambda side: fit_model(
+            side.select(lambda u: u.source == "sample"), "sentiment", sample_only),
         "majority class": lambda side: MajorityBaseline().fit([u.sentiment for u in side.units]),
         "lexicon only": lambda side: LexiconBaseline(),
     }
@@ -205,8 +208,9 @@ def ablations(data: TrainingSet, config: ModelConfig) -> list[dict[str, Any]]:
         ("SGD (log loss)", replace(config, estimator="sgd")),
         ("without GerNTSA", replace(config, sources_stance=tuple(s for s in config.sources_stance if s != "gerntsa"))),
         ("without constructed", replace(config, sources_stance=tuple(s for s in config.sources_stance if s != "constructed"))),
-        ("GerNTSA weight 0.5", replace(config, weight_gerntsa=0.5)),
-        ("gold weight 3", replace(config, weight_gold=3.0)),
+        (f"GerNTSA weight {config.weight_gerntsa * 2:g} (chosen {config.weight_gerntsa:g})", replace(config, weight_gerntsa=config.weight_gerntsa * 2)),
+        (f"gold weight 1 (chosen {config.weight_gold:g})", replace(config, weight_gold=1.0)),
+        (f"constructed weight 0.5 (chosen {config.weight_constructed:g})", replace(config, weight_constructed=config.weight_constructed * 0.5)),
     ]
     rows = []
     dev = dev_split(data)
