@@ -230,7 +230,9 @@ def save_figure(figure: Figure, path: str | Path, *, dpi: int = 150) -> list[Pat
     written = []
     for suffix in (".png", ".svg"):
         buffer = io.BytesIO()
-        figure.savefig(buffer, format=suffix[1:], dpi=dpi, metadata={"Software": None} if suffix == ".png" else {"Date": None, "Creator": None})
+        with matplotlib.rc_context({"svg.hashsalt": "stance"}):  # stable element ids: same figure, same bytes
+            figure.savefig(buffer, format=suffix[1:], dpi=dpi,
+                           metadata={"Software": None} if suffix == ".png" else {"Date": None, "Creator": None})
         target = base.with_suffix(suffix)
         atomic_write_bytes(target, buffer.getvalue())
         written.append(target)

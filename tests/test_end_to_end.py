@@ -69,7 +69,9 @@ def test_end_to_end_report_shows_warnings_and_plots(report_dir):
 
 def test_end_to_end_deterministic_and_parallel_identical(report_dir, tmp_path):
     assert main(["report", "--out", str(tmp_path), "--quiet", "--jobs", "2"]) == 0
-    for name in ("mentions.csv", "articles.csv", "by_article.csv", "by_date.csv", "by_actor.csv", "by_source.csv"):
+    names = sorted(p.name for p in report_dir.iterdir())
+    assert names == sorted(p.name for p in tmp_path.iterdir())
+    for name in names:  # CSVs, report.md, and the PNG/SVG plots
         assert (tmp_path / name).read_bytes() == (report_dir / name).read_bytes(), name
 
 
