@@ -58,6 +58,7 @@ class ModelConfig:
     window_tokens: int = 6
     use_lexicon: bool = True
     use_cues: bool = True
+    use_structure: bool = False
     mask_target: bool = True
     mask_others: bool = True
     use_sentence_words: bool = False

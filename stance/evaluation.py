@@ -199,6 +199,7 @@ def ablations(data: TrainingSet, config: ModelConfig) -> list[dict[str, Any]]:
         ("- context window", replace(config, use_window=False)),
         ("- lexicon and cue features", replace(config, use_lexicon=False)),
         ("- cue patterns only", replace(config, use_cues=False)),
+        ("+ structure (polarity near other actors, order)", replace(config, use_structure=not config.use_structure)),
         ("- target/other masking", replace(config, mask_target=False)),
         ("word n-grams up to 1", replace(config, word_ngram_max=1)),
         ("word n-grams up to 3", replace(config, word_ngram_max=3)),

@@ -184,23 +184,30 @@ _CUE_RES = {name: re.compile(p) for name, p in CUE_PATTERNS.items()}
 class LexiconFeatures(TransformerMixin, BaseEstimator):
     """Lexicon polarity counts (sentence and target window, with negation) and cue patterns.
 
-    Columns: ``sent_pos``, ``sent_neg``, ``win_pos``, ``win_neg`` (log1p counts) and one
-    0/1 column per cue pattern in :data:`CUE_PATTERNS` when ``use_cues``.
+    Columns: ``sent_pos``, ``sent_neg``, ``win_pos``, ``win_neg`` (log1p counts); with
+    ``use_structure`` also ``oth_pos``, ``oth_neg`` (polarity near the other actors) and 0/1
+    columns ``has_other``, ``target_first`` (the target precedes every other actor) and
+    ``target_opens`` (the target is among the first three words); and one 0/1 column per cue
+    pattern in :data:`CUE_PATTERNS` when ``use_cues``.
     """
 
-    def __init__(self, *, window: int = 6, use_window: bool = True, use_cues: bool = True, target_aware: bool = True) -> None:
+    def __init__(self, *, window: int = 6, use_window: bool = True, use_cues: bool = True, target_aware: bool = True,
+                 use_structure: bool = False) -> None:
         self.window = window
         self.use_window = use_window
         self.use_cues = use_cues
         self.target_aware = target_aware
+        self.use_structure = use_structure
 
     def fit(self, X: Iterable[Any], y: Any = None) -> LexiconFeatures:
         """Fix the output columns; returns self."""
-        if not self.target_aware and (self.use_window or self.use_cues):
-            raise ValueError("use_window and use_cues need target_aware=True")
+        if not self.target_aware and (self.use_window or self.use_cues or self.use_structure):
+            raise ValueError("use_window, use_cues and use_structure need target_aware=True")
         names = ["sent_pos", "sent_neg"]
         if self.use_window:
             names += ["win_pos", "win_neg"]
+        if self.use_structure:
+            names += ["oth_pos", "oth_neg", "has_other", "target_first", "target_opens"]
         if self.use_cues:
             names += list(CUE_PATTERNS)
         self.feature_names_ = np.asarray(names, dtype=object)
@@ -224,14 +231,25 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
                     values += list(polarity_counts(words[lo:hi], lexicon))
                 else:
                     values += [0, 0]
+            if self.use_structure:
+                values += self._structure(words, positions, lexicon)
             if self.use_cues:
                 masked = " ".join(words)
                 values += [1.0 if _CUE_RES[name].search(masked) else 0.0 for name in CUE_PATTERNS]
             rows.append(values)
         matrix = np.asarray(rows, dtype=float).reshape(len(rows), len(self.feature_names_))
-        n_counts = 4 if self.use_window else 2
-        matrix[:, :n_counts] = np.log1p(matrix[:, :n_counts])
+        counts = [i for i, n in enumerate(self.feature_names_) if n.endswith(("_pos", "_neg"))]
+        matrix[:, counts] = np.log1p(matrix[:, counts])
         return matrix
+
+    def _structure(self, words: list[str], positions: list[int], lexicon: Mapping[str, int]) -> list[float]:
+        others = [i for i, w in enumerate(words) if w == OTHER_TOKEN]
+        pos = neg = 0
+        for i in others:
+            p, n = polarity_counts(words[max(0, i - self.window):i + 1 + self.window], lexicon)
+            pos, neg = pos + p, neg + n
+        first = positions[0] if positions else len(words)
+        return [pos, neg, float(bool(others)), float(not others or first < others[0]), float(first < 3)]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns."""

@@ -132,7 +132,7 @@ def _resolved_refs(spans: Iterable[Span], date: dt.date | None, matcher: ActorMa
             kind = "role"
         elif span.label_ == NAME_LABEL:
             actor = span.id_
-            kind = "compound" if len(span) == 1 and "-" in span.text else "name"
+            kind = "compound" if len(span) == 1 and ("-" in span.text or "–" in span.text) else "name"
         else:
             continue
         if actor:

@@ -92,7 +92,8 @@ def make_stance_pipeline(config: ModelConfig, *, target_aware: bool = True) -> P
         ])))
     if target_aware and config.use_lexicon:
         parts.append(("lexicon", Pipeline([
-            ("lexicon", LexiconFeatures(window=config.window_tokens, use_window=config.use_window, use_cues=config.use_cues)),
+            ("lexicon", LexiconFeatures(window=config.window_tokens, use_window=config.use_window, use_cues=config.use_cues,
+                                        use_structure=config.use_structure)),
             ("scale", MaxAbsScaler()),
         ])))
     return Pipeline([

@@ -173,7 +173,7 @@ class ActorMatcher:
         role_key = self._roles.get(text.lower())
         if role_key is not None:
             return ((ROLE_LABEL, role_key),)
-        parts = text.split("-") if "-" in text else [text]
+        parts = re.split(r"[-–]", text) if ("-" in text or "–" in text) else [text]
         found = dict.fromkeys(a for a in (_lookup_name(self._names, p) for p in parts) if a)
         return tuple((NAME_LABEL, actor_id) for actor_id in found)
 

@@ -25,6 +25,7 @@ def actors(text, date=None, registry=None):
     ("Ursula von der Leyens Kommission und Xi Jinping.", ["von_der_leyen", "xi_jinping"]),
     ("Orbán und Erdoğan trafen Kim Jong Un.", ["erdogan", "kim_jong_un", "orban"]),
     ("TRUMP SAGT GIPFEL AB", ["trump"]),
+    ("Rubio–Lawrow: Das Wichtigste", ["lavrov", "rubio"]),
 ])
 def test_mentions_alias_kinds(text, expected):
     assert actors(text) == expected
@@ -49,6 +50,7 @@ def test_mentions_no_false_hits(text):
     ("Das sagte der Sprecher des russischen Präsidenten.", D2025, ["putin"]),
     ("Der Bundeskanzler reiste nach Kiew.", D2025, ["merz"]),
     ("Der Bundeskanzler reiste nach Kiew.", dt.date(2023, 6, 1), ["scholz"]),
+    ("Der amerikanische Staatschef und der russische Führer schwiegen.", D2025, ["putin", "trump"]),
 ])
 def test_mentions_role_aliases_resolved_by_date(text, date, expected):
     assert actors(text, date) == expected

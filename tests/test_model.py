@@ -104,3 +104,15 @@ def test_model_explain_lists_contributions(fitted):
     assert len(contributions) == 5
     assert all(isinstance(name, str) and isinstance(weight, float) for name, weight in contributions)
     assert abs(contributions[0][1]) >= abs(contributions[-1][1])
+
+
+def test_model_structure_features_columns():
+    from stance.features import LexiconFeatures
+
+    rows = [TargetText("Trump lobte Putin, doch Selenskyj kritisierte ihn scharf.", ((12, 17),), ((0, 5), (24, 33)))]
+    features = LexiconFeatures(use_structure=True, use_cues=False).fit(rows)
+    names = list(features.get_feature_names_out())
+    assert names == ["lex_sent_pos", "lex_sent_neg", "lex_win_pos", "lex_win_neg", "lex_oth_pos", "lex_oth_neg",
+                     "lex_has_other", "lex_target_first", "lex_target_opens"]
+    values = dict(zip(names, features.transform(rows)[0]))
+    assert values["lex_has_other"] == 1 and values["lex_target_first"] == 0 and values["lex_target_opens"] == 1

@@ -80,11 +80,30 @@ def render() -> str:
     errors = sum(u.actor_error for u in detected)
     added = sum(u.added for u in sample)
     tp = len(detected) - errors
-    lines += [f"- detected units: {len(detected)}; wrong actor (`actor_error`): {errors}; missed and added by hand (`added`): {added}",
+    lines += ["At labelling time (flags in the gold file):", "",
+              f"- detected units: {len(detected)}; wrong actor (`actor_error`): {errors}; missed and added by hand (`added`): {added}",
               f"- precision {tp / len(detected):.3f} ({tp}/{len(detected)}), recall {tp / (tp + added):.3f} ({tp}/{tp + added})", ""]
+    lines += _current_detection(sample)
     lines += ["### Self-agreement (sample corpus)", ""]
     lines += _agreement(units)
     return "\n".join(lines)
+
+
+def _current_detection(sample: Sequence[object]) -> list[str]:
+    """Precision/recall of the current detector against the gold units of the sample corpus."""
+    from stance.articles import load_articles
+    from stance.mentions import iter_article_mentions
+    from stance.nlp import load_nlp
+
+    gold = {(u.doc_id, u.sentence, u.actor): u for u in sample}  # type: ignore[attr-defined]
+    correct = {k for k, u in gold.items() if not u.actor_error}
+    articles = [a for a in load_articles().articles if a.duplicate_of is None]
+    found = {(item.article.id, m.sentence, m.actor) for item in iter_article_mentions(articles, load_nlp()) for m in item.mentions}
+    hits = len(found & correct)
+    unlabelled = len(found - set(gold))
+    return ["With the current detector (re-run over the sample, compared with the gold units):", "",
+            f"- detected {len(found)}; correct {hits}; wrong actor {len(found & (set(gold) - correct))}; not in the gold file {unlabelled}",
+            f"- precision {hits / max(len(found), 1):.3f}, recall {hits / len(correct):.3f} ({hits}/{len(correct)})", ""]
 
 
 def _multi_actor_sentences(units: Sequence[object]) -> list[str]:
