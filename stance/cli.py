@@ -197,6 +197,20 @@ def _summary(result: Any, seconds: float, out: Path) -> str:
     return "\n".join(lines)
 
 
+def _nothing_read(result: Any) -> bool:
+    """True when inputs were given but not one article could be analysed."""
+    return bool(len(result.skipped)) and not int((result.articles["status"] == "ok").sum())
+
+
+def _finish(result: Any, started: float, out: Path, quiet: bool) -> int:
+    if not quiet:
+        print(_summary(result, time.perf_counter() - started, out))
+    if _nothing_read(result):
+        print("InputFormatError: no input could be analysed (every file or row was skipped; reasons above)", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """``stance report``."""
     from .config import ReportConfig
@@ -210,9 +224,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             "rows": analyzer.metadata.get("trained_on", {}).get("stance_rows")}
     config = ReportConfig(min_mentions=args.min_mentions, freq=args.freq)
     write_report(result, args.out, config=config, freq=args.freq, model_info=info)
-    if not args.quiet:
-        print(_summary(result, time.perf_counter() - started, args.out))
-    return EXIT_OK
+    return _finish(result, started, args.out, args.quiet)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -224,9 +236,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result, _ = _analyze(args)
     write_mentions(result.mentions, args.out)
-    if not args.quiet:
-        print(_summary(result, time.perf_counter() - started, args.out))
-    return EXIT_OK
+    return _finish(result, started, args.out, args.quiet)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:

@@ -38,6 +38,13 @@ def _new_axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]
     return figure, figure.add_subplot()
 
 
+def _empty(ax: Axes, min_mentions: int, what: str) -> None:
+    """Say on the plot that nothing qualifies, instead of drawing empty axes."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, f"No actor has at least {min_mentions} units: nothing to show in the {what}.",
+            ha="center", va="center", fontsize=11, transform=ax.transAxes)
+
+
 def _label(row: Any) -> str:
     name = row.get("actor_name") if hasattr(row, "get") else None
     return str(name) if isinstance(name, str) and name else str(row["actor"])
@@ -65,6 +72,9 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
     periods = sorted(dated["period"].unique())
     slotted = len(periods) <= max_slots
     figure, ax = _new_axes(ax, (max(10.0, 0.9 * len(periods) + 5) if slotted else 11.0, 5.8))
+    if dated.empty:
+        _empty(ax, min_mentions, "timeline")
+        return figure
     if slotted:
         position = {p: i for i, p in enumerate(periods)}
         dated["x"] = dated["period"].map(position).astype(float)
@@ -123,6 +133,9 @@ def plot_heatmap(by_article: pd.DataFrame, *, ax: Axes | None = None, min_mentio
     counts = table.pivot(index="actor", columns="article_id", values="units").reindex(index=actors, columns=order)
     width = max(8.0, 0.75 * len(order) + 4)
     figure, ax = _new_axes(ax, (width, max(4.0, 0.5 * len(actors) + 3.2)))
+    if not actors:
+        _empty(ax, min_mentions, "heatmap")
+        return figure
     image = ax.imshow(values.to_numpy(dtype=float), cmap="RdBu", norm=TwoSlopeNorm(vcenter=0.0, vmin=-1.0, vmax=1.0), aspect="auto")
     for (r, c), n in np.ndenumerate(counts.to_numpy(dtype=float)):
         if not np.isnan(n):
@@ -147,6 +160,9 @@ def plot_actor_overview(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_m
     """Mean stance per actor with 95% intervals, sorted, with the number of units."""
     table = by_actor[by_actor["units"] >= min_mentions].nlargest(max_actors, "units").sort_values(["mean_stance", "actor"])
     figure, ax = _new_axes(ax, (9, max(3.5, 0.42 * len(table) + 1.8)))
+    if table.empty:
+        _empty(ax, min_mentions, "actor overview")
+        return figure
     y = np.arange(len(table))
     colors = [OKABE_ITO[3] if v < -0.05 else OKABE_ITO[0] if v > 0.05 else "0.45" for v in table["mean_stance"]]
     err_low = (table["mean_stance"] - table["ci_low"]).clip(lower=0).fillna(0)
@@ -174,6 +190,9 @@ def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, 
     """
     table = by_actor[by_actor["units"] >= min_mentions]
     figure, ax = _new_axes(ax, (8, 7))
+    if table.empty:
+        _empty(ax, min_mentions, "stance/sentiment plot")
+        return figure
     sizes = 30 + 400 * np.sqrt(table["units"] / max(table["units"].max(), 1))
     ax.scatter(table["mean_sentiment"], table["mean_stance"], s=sizes, color=OKABE_ITO[0], alpha=0.6, edgecolor="white")
     ax.plot([-1, 1], [-1, 1], color="0.5", linestyle=":", linewidth=1, label="stance = sentiment")

@@ -99,3 +99,19 @@ def test_cli_train_unknown_config_key(tmp_path, capsys):
     data = write_jsonl(tmp_path / "d.jsonl", tiny_rows())
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--config", str(config)]) == 2
     assert "learning_rate" in capsys.readouterr().err
+
+
+def test_cli_all_inputs_skipped_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    assert main(["analyze", str(bad), "--out", str(tmp_path / "m.csv"), "--jobs", "1"]) == 2
+    captured = capsys.readouterr()
+    assert "binary file" in captured.out and "no input could be analysed" in captured.err
+
+
+def test_cli_plot_with_too_few_units_draws_a_message(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("Putin sprach.", encoding="utf-8")
+    assert main(["analyze", str(corpus), "--out", str(tmp_path / "m.csv"), "--quiet", "--jobs", "1"]) == 0
+    assert main(["plot", str(tmp_path / "m.csv"), "--out", str(tmp_path / "p"), "--quiet"]) == 0
+    assert len(list((tmp_path / "p").glob("*.png"))) == 4
