@@ -189,11 +189,11 @@ def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, 
     Marker area grows with the number of units.
     """
     table = by_actor[by_actor["units"] >= min_mentions]
-    figure, ax = _new_axes(ax, (8, 7))
+    figure, ax = _new_axes(ax, (9, 8))
     if table.empty:
         _empty(ax, min_mentions, "stance/sentiment plot")
         return figure
-    sizes = 30 + 400 * np.sqrt(table["units"] / max(table["units"].max(), 1))
+    sizes = 30 + 250 * np.sqrt(table["units"] / max(table["units"].max(), 1))
     ax.scatter(table["mean_sentiment"], table["mean_stance"], s=sizes, color=OKABE_ITO[0], alpha=0.6, edgecolor="white")
     ax.plot([-1, 1], [-1, 1], color="0.5", linestyle=":", linewidth=1, label="stance = sentiment")
     ax.axhline(0, color="0.8", linewidth=0.8)
@@ -203,40 +203,57 @@ def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, 
     ax.set_xlim(max(lo, -1.05), min(hi, 1.05))
     ax.set_ylim(max(lo, -1.05), min(hi, 1.05))
     ax.set_aspect("equal")
-    _place_labels(ax, [(f"{_label(row)} ({int(row['units'])})", row["mean_sentiment"], row["mean_stance"])
-                       for _, row in table.nlargest(max_labels, "units").iterrows()])
     ax.set_xlabel("Mean sentiment of the sentences (−1 … +1)")
     ax.set_ylabel("Mean stance toward the actor (−1 … +1)")
     ax.set_title("Stance toward each actor vs. tone of their sentences\n(below the diagonal: portrayed worse than the tone; label = units)")
+    labelled = table.nlargest(max_labels, "units")
+    _place_labels(ax, [(f"{_label(row)} ({int(row['units'])})", row["mean_sentiment"], row["mean_stance"])
+                       for _, row in labelled.iterrows()], list(sizes[labelled.index]))
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     ax.grid(alpha=0.25)
     return figure
 
 
-_LABEL_OFFSETS = ((7, 4, "left"), (7, -12, "left"), (-7, 4, "right"), (-7, -12, "right"), (0, 12, "center"),
-                  (0, -20, "center"), (14, 16, "left"), (-14, 16, "right"), (14, -26, "left"), (-14, -26, "right"))
+_LABEL_OFFSETS = tuple(
+    [(7, 4, "left"), (7, -12, "left"), (-7, 4, "right"), (-7, -12, "right"), (0, 12, "center"), (0, -20, "center")]
+    + [(round(dx * r), round(dy * r), "left" if dx > 0 else "right" if dx < 0 else "center")
+       for r in (22, 34, 48) for dx, dy in ((1, 0.6), (1, -0.8), (-1, 0.6), (-1, -0.8), (0, 1), (0, -1.2), (1, 0), (-1, 0))]
+)
 
 
-def _place_labels(ax: Axes, labels: list[tuple[str, float, float]]) -> None:
-    """Annotate points, trying a few offsets per label so labels do not overlap."""
+def _place_labels(ax: Axes, labels: list[tuple[str, float, float]], point_sizes: Sequence[float] = ()) -> None:
+    """Annotate points, trying offsets (farther ones get a leader line) until a label overlaps
+    neither another label nor a marker."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
 
     figure = ax.figure
     canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)  # type: ignore[arg-type]
+    engine = figure.get_layout_engine()
+    if engine is not None:  # final axes position first, so label boxes are measured where they end up
+        engine.execute(figure)  # type: ignore[arg-type]
     renderer = canvas.get_renderer()
+    scale = figure.dpi / 72.0
+    obstacles: list[Any] = []
+    for (_, x, y), size in zip(labels, point_sizes or [30.0] * len(labels)):
+        cx, cy = ax.transData.transform((x, y))
+        radius = (size ** 0.5) / 2 * scale
+        obstacles.append(Bbox.from_extents(cx - radius, cy - radius, cx + radius, cy + radius))
     placed: list[Any] = []
     for text, x, y in labels:
         chosen = None
         for k, (dx, dy, ha) in enumerate(_LABEL_OFFSETS):
-            arrow = {"arrowstyle": "-", "color": "0.55", "linewidth": 0.6} if k >= 4 else None
-            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha, fontsize=8, arrowprops=arrow)
-            box = note.get_window_extent(renderer).expanded(1.05, 1.15)
-            if not any(box.overlaps(other) for other in placed):
+            arrow = {"arrowstyle": "-", "color": "0.55", "linewidth": 0.6} if k >= 6 else None
+            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha, va="center", fontsize=8,
+                               arrowprops=arrow)
+            box = note.get_window_extent(renderer).padded(2 * scale)
+            inside = ax.get_window_extent(renderer).contains(box.x0, box.y0) and ax.get_window_extent(renderer).contains(box.x1, box.y1)
+            if inside and not any(box.overlaps(other) for other in placed + obstacles):
                 chosen = box
                 break
             note.remove()
         if chosen is None:
-            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=_LABEL_OFFSETS[0][:2], fontsize=8)
+            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(7, 4), fontsize=8)
             chosen = note.get_window_extent(renderer)
         placed.append(chosen)
 
