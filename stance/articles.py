@@ -119,10 +119,10 @@ def iter_corpus(*paths: str | Path, config: IngestConfig | None = None) -> Itera
             count += 1
             yield article
         status = "read" if count else "skipped"
-        reason = None if count else "no article text found"
+        empty_reason = None if count else "no article text found"
         if not count and not row_skips:
             yield Skipped(display, "no article text found")
-        yield SourceFile(display, status, articles=count, reason=reason, encoding=encoding)
+        yield SourceFile(display, status, articles=count, reason=empty_reason, encoding=encoding)
 
 
 def _unique_id(article: Article, seen: set[str]) -> Article:

@@ -156,7 +156,7 @@ def compare_on_splits(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
     return results
 
 
-def paired_bootstrap(y_true: Sequence[str], pred_a: Sequence[str], pred_b: Sequence[str], mask: np.ndarray,
+def paired_bootstrap(y_true: Sequence[Any], pred_a: Sequence[Any], pred_b: Sequence[Any], mask: np.ndarray,
                      seed: int, samples: int = 1000) -> dict[str, float]:
     """Macro-F1 of A minus B on the masked units, with a 95% paired bootstrap interval."""
     from sklearn.metrics import f1_score
@@ -225,7 +225,7 @@ def ablations(data: TrainingSet, config: ModelConfig) -> list[dict[str, Any]]:
     return rows
 
 
-def per_actor(units: Sequence[Any], y_true: Sequence[str], y_pred: Sequence[str], top: int = 10) -> list[dict[str, Any]]:
+def per_actor(units: Sequence[Any], y_true: Sequence[Any], y_pred: Sequence[Any], top: int = 10) -> list[dict[str, Any]]:
     """CV results for the ``top`` most frequent actors of the sample gold."""
     counts = Counter(u.actor for u in units)
     rows = []

@@ -224,7 +224,7 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
                 words, positions = tokens_with_target(row)
             else:
                 words, positions = [w.lower() for w in _WORD_RE.findall(row.sentence)], []
-            values = list(polarity_counts(words, lexicon))
+            values: list[float] = list(polarity_counts(words, lexicon))
             if self.use_window:
                 if positions:
                     lo, hi = max(0, positions[0] - self.window), positions[-1] + 1 + self.window

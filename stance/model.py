@@ -28,7 +28,7 @@ from .records import LABELS
 ESTIMATORS = ("logreg", "linearsvc", "sgd")
 
 
-def score_from_proba(proba: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+def score_from_proba(proba: np.ndarray, classes: Sequence[str] | np.ndarray) -> np.ndarray:
     """``P(positive) - P(negative)`` per row, columns found through ``classes``.
 
     Examples
@@ -128,7 +128,7 @@ class _LinearTextClassifier(ClassifierMixin, BaseEstimator):
     def _make_pipeline(self, config: ModelConfig) -> Pipeline:
         raise NotImplementedError
 
-    def fit(self, X: Iterable[Any], y: Sequence[str], sample_weight: Sequence[float] | None = None) -> _LinearTextClassifier:
+    def fit(self, X: Iterable[Any], y: Iterable[Any], sample_weight: Any = None) -> _LinearTextClassifier:
         """Fit on units ``X`` (sentence + target spans) and labels ``y`` from :data:`LABELS`."""
         config = self.config or ModelConfig()
         rows = as_target_texts(X)

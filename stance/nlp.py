@@ -226,7 +226,7 @@ def make_actor_matcher(nlp: Language, name: str) -> ActorMatcher:
     return ActorMatcher(nlp, name)
 
 
-def load_nlp(config: NlpConfig = NlpConfig(), registry: ActorRegistry | None = None) -> Language:
+def load_nlp(config: NlpConfig | None = None, registry: ActorRegistry | None = None) -> Language:
     """Build (once per config and registry) the German pipeline.
 
     Raises
@@ -234,7 +234,7 @@ def load_nlp(config: NlpConfig = NlpConfig(), registry: ActorRegistry | None = N
     PipelineBuildError
         If spaCy's German language data or spacy-lookups-data is missing.
     """
-    return _build_nlp(config, registry if registry is not None else load_actors())
+    return _build_nlp(config or NlpConfig(), registry if registry is not None else load_actors())
 
 
 @lru_cache(maxsize=8)

@@ -38,11 +38,11 @@ class LoadedModel:
 def versions() -> dict[str, str]:
     """Versions of the libraries a model depends on."""
     import sklearn
-    import spacy
+    from spacy import about
 
     from . import __version__
 
-    return {"stance": __version__, "scikit-learn": sklearn.__version__, "spacy": spacy.__version__}
+    return {"stance": __version__, "scikit-learn": sklearn.__version__, "spacy": about.__version__}
 
 
 def save_model(path: str | Path, *, stance: Any, sentiment: Any, metadata: dict[str, Any]) -> Path:

@@ -72,8 +72,7 @@ def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None
 
 def check_trainable(data: TrainingSet, config: ModelConfig, task: str) -> None:
     """Fail before fitting on too few rows or a single class."""
-    labels = [u.stance if task == "stance" else u.sentiment for u in data.units]
-    labels = [label for label in labels if label is not None]
+    labels: list[str] = [label for label in (_label(u, task) for u in data.units) if label is not None]
     problems = []
     if len(labels) < config.min_rows:
         problems.append(f"{task}: only {len(labels)} labelled rows, at least {config.min_rows} are needed")
@@ -83,7 +82,7 @@ def check_trainable(data: TrainingSet, config: ModelConfig, task: str) -> None:
         raise DataValidationError(problems)
 
 
-def metrics(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, Any]:
+def metrics(y_true: Sequence[Any], y_pred: Sequence[Any]) -> dict[str, Any]:
     """Macro-F1, accuracy, per-class precision/recall/F1/support and the confusion matrix."""
     labels = list(LABELS)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-from stance.dataset import load_units
+from stance.dataset import LabelledUnit, load_units
 from stance.records import LABELS
 
 HERE = Path(__file__).resolve().parent
@@ -66,11 +66,11 @@ def render() -> str:
     rows = [[a, n, per_actor[(a, "sample")], per_actor[(a, "constructed")], per_actor[(a, "gerntsa")]] for a, n in totals.most_common(25)]
     lines += _table(["actor", "total", "sample", "constructed", "gerntsa"], rows)
     constructed = [u for u in units if u.source == "constructed"]
-    by_doc: dict[str, list[object]] = {}
+    by_doc: dict[str, list[LabelledUnit]] = {}
     for u in constructed:
         by_doc.setdefault(u.doc_id, []).append(u)
-    plain = sum(1 for group in by_doc.values() if all(u.stance == "neutral" for u in group))  # type: ignore[attr-defined]
-    differing = sum(1 for group in by_doc.values() if len(group) > 1 and len({u.stance for u in group}) > 1)  # type: ignore[attr-defined]
+    plain = sum(1 for group in by_doc.values() if all(u.stance == "neutral" for u in group))
+    differing = sum(1 for group in by_doc.values() if len(group) > 1 and len({u.stance for u in group}) > 1)
     lines += ["", f"Constructed units cover {len({u.actor for u in constructed})} distinct actors in {len(by_doc)} sentences; "
               f"{len(_multi_actor_sentences(units))} sentences name two or more actors ({differing} with different stances); "
               f"{plain} sentences ({plain / len(by_doc):.0%}) are plain reports with every actor neutral.", ""]
@@ -89,13 +89,13 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def _current_detection(sample: Sequence[object]) -> list[str]:
+def _current_detection(sample: Sequence[LabelledUnit]) -> list[str]:
     """Precision/recall of the current detector against the gold units of the sample corpus."""
     from stance.articles import load_articles
     from stance.mentions import iter_article_mentions
     from stance.nlp import load_nlp
 
-    gold = {(u.doc_id, u.sentence, u.actor): u for u in sample}  # type: ignore[attr-defined]
+    gold = {(u.doc_id, u.sentence, u.actor): u for u in sample}
     correct = {k for k, u in gold.items() if not u.actor_error}
     articles = [a for a in load_articles().articles if a.duplicate_of is None]
     found = {(item.article.id, m.sentence, m.actor) for item in iter_article_mentions(articles, load_nlp()) for m in item.mentions}
@@ -106,13 +106,13 @@ def _current_detection(sample: Sequence[object]) -> list[str]:
             f"- precision {hits / max(len(found), 1):.3f}, recall {hits / len(correct):.3f} ({hits}/{len(correct)})", ""]
 
 
-def _multi_actor_sentences(units: Sequence[object]) -> list[str]:
-    by_sentence = Counter(u.doc_id for u in units if u.source == "constructed")  # type: ignore[attr-defined]
+def _multi_actor_sentences(units: Sequence[LabelledUnit]) -> list[str]:
+    by_sentence = Counter(u.doc_id for u in units if u.source == "constructed")
     return [k for k, n in by_sentence.items() if n > 1]
 
 
-def _agreement(units: Sequence[object]) -> list[str]:
-    first = {u.id: u for u in units}  # type: ignore[attr-defined]
+def _agreement(units: Sequence[LabelledUnit]) -> list[str]:
+    first = {u.id: u for u in units}
     path = HERE / "agreement" / "sample_relabel_second.jsonl"
     second = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     original = {json.loads(line)["id"]: json.loads(line) for line in (HERE / "agreement" / "sample_relabel_first.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()}

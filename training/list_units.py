@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if s.index in by_sentence:
                     lines.append(f"      UNITS: {'; '.join(by_sentence[s.index])}")
             (args.articles_dir / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    rows.sort(key=lambda r: r["id"])
+    rows.sort(key=lambda r: str(r["id"]))
     with args.out.open("w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
