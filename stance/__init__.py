@@ -26,7 +26,6 @@ _EXPORTS: dict[str, str] = {
     "Corpus": "stance.records",
     "CorpusResult": "stance.pipeline",
     "DataValidationError": "stance.errors",
-    "ImplausibleDateWarning": "stance.errors",
     "IncompatibleModelError": "stance.errors",
     "InputFormatError": "stance.errors",
     "LABELS": "stance.records",
@@ -38,7 +37,6 @@ _EXPORTS: dict[str, str] = {
     "Sentence": "stance.records",
     "Skipped": "stance.records",
     "StanceError": "stance.errors",
-    "StanceWarning": "stance.errors",
     "TargetScore": "stance.records",
     "aggregate_by_actor": "stance.aggregates",
     "aggregate_by_article": "stance.aggregates",
@@ -78,9 +76,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .aggregates import aggregate_by_actor, aggregate_by_article, aggregate_by_date, aggregate_by_source
     from .articles import load_articles
     from .dates import parse_date
-    from .errors import (ActorRegistryError, DataValidationError, ImplausibleDateWarning, IncompatibleModelError,
-                         InputFormatError, ModelIntegrityError, ModelNotFoundError, PipelineBuildError, StanceError,
-                         StanceWarning)
+    from .errors import (ActorRegistryError, DataValidationError, IncompatibleModelError, InputFormatError,
+                         ModelIntegrityError, ModelNotFoundError, PipelineBuildError, StanceError)
     from .mentions import find_mentions
     from .pipeline import CorpusResult, analyze_corpus
     from .plots import plot_actor_overview, plot_heatmap, plot_stance_vs_sentiment, plot_timeline

@@ -10,8 +10,8 @@ import datetime as dt
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -236,8 +236,3 @@ def registry_as_rows(registry: ActorRegistry) -> list[dict[str, str]]:
         )
         rows.append({"id": actor.id, "name": actor.name, "aliases": ", ".join(actor.aliases), "roles": roles})
     return rows
-
-
-def with_replaced(registry: ActorRegistry, actors: Iterable[Actor]) -> ActorRegistry:
-    """A copy of ``registry`` holding ``actors`` instead (handy in tests)."""
-    return replace(registry, actors=tuple(actors))

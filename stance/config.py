@@ -7,7 +7,7 @@ with :func:`load_model_config`; the resolved config is saved next to every model
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +95,6 @@ class StanceConfig:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """Return a dataclass config as a JSON-ready dict (tuples become lists)."""
-    return dict(asdict(config))
 
 
 def model_config_from_mapping(data: dict[str, Any], *, source: str = "<mapping>") -> ModelConfig:

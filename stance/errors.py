@@ -11,8 +11,8 @@ Hierarchy::
     ├── IncompatibleModelError(StanceError, RuntimeError)
     └── PipelineBuildError(StanceError, RuntimeError)   spaCy pipeline cannot be built
 
-    StanceWarning(UserWarning)
-    └── ImplausibleDateWarning(StanceWarning)
+Warnings about the input (such as an implausible article date) are not raised: they are
+recorded on the article (``Article.warnings``) and shown in the report and CLI summary.
 
 ``NotFittedError`` is scikit-learn's (``sklearn.exceptions.NotFittedError``).
 """
@@ -63,14 +63,6 @@ class IncompatibleModelError(StanceError, RuntimeError):
 
 class PipelineBuildError(StanceError, RuntimeError):
     """The spaCy pipeline cannot be built (for example spacy-lookups-data is missing)."""
-
-
-class StanceWarning(UserWarning):
-    """Base class of the warnings ``stance`` emits."""
-
-
-class ImplausibleDateWarning(StanceWarning):
-    """An article date does not fit the dates of its neighbours."""
 
 
 def bad_value(name: str, value: object, accepted: Iterable[object] | str, hint: str = "") -> str:

@@ -119,8 +119,6 @@ def make_sentiment_pipeline(config: ModelConfig) -> Pipeline:
 class _LinearTextClassifier(ClassifierMixin, BaseEstimator):
     """Shared fit/predict/explain for the two models (parameters: a ModelConfig's fields)."""
 
-    _kind = "stance"
-
     def __init__(self, *, config: ModelConfig | None = None, target_aware: bool = True) -> None:
         self.config = config
         self.target_aware = target_aware
@@ -239,8 +237,6 @@ class SentimentModel(_LinearTextClassifier):
     classes_ : ndarray of str
         The labels, in the column order of :meth:`predict_proba`.
     """
-
-    _kind = "sentiment"
 
     def _make_pipeline(self, config: ModelConfig) -> Pipeline:
         return make_sentiment_pipeline(config)
