@@ -91,6 +91,13 @@ class ActorRegistry:
             return actor_id
 
 
+def resolve_registry(actors: ActorRegistry | str | Path | None) -> ActorRegistry:
+    """Accept a registry, a path to a registry file, or ``None`` for the packaged one."""
+    if isinstance(actors, ActorRegistry):
+        return actors
+    return load_actors(actors)
+
+
 def load_actors(path: str | Path | None = None, *, extend_default: bool | None = None) -> ActorRegistry:
     """Load an actor registry from TOML or JSON.
 

@@ -92,21 +92,15 @@ def iter_corpus(*paths: str | Path, config: IngestConfig | None = None) -> Itera
     seen_ids: set[str] = set()
     for path, display in _expand_inputs(paths, config):
         if path is None:
-            skip = Skipped(display, "path does not exist")
-            yield skip
-            yield SourceFile(display, "skipped", reason=skip.reason)
+            yield from _skip_file(display, "path does not exist")
             continue
         try:
             articles, row_skips, encoding = _read_file(path, display, config)
         except InputFormatError as exc:
-            reason = str(exc).removeprefix(f"{display}: ")
-            yield Skipped(display, reason)
-            yield SourceFile(display, "skipped", reason=reason)
+            yield from _skip_file(display, str(exc).removeprefix(f"{display}: "))
             continue
         except OSError as exc:
-            reason = f"cannot read file: {exc.strerror or exc}"
-            yield Skipped(display, reason)
-            yield SourceFile(display, "skipped", reason=reason)
+            yield from _skip_file(display, f"cannot read file: {exc.strerror or exc}")
             continue
         yield from row_skips
         articles = flag_implausible_dates(articles, config.implausible_date_days)
@@ -123,6 +117,18 @@ def iter_corpus(*paths: str | Path, config: IngestConfig | None = None) -> Itera
         if not count and not row_skips:
             yield Skipped(display, "no article text found")
         yield SourceFile(display, status, articles=count, reason=empty_reason, encoding=encoding)
+
+
+def _skip_file(display: str, reason: str) -> Iterator[Skipped | SourceFile]:
+    yield Skipped(display, reason)
+    yield SourceFile(display, "skipped", reason=reason)
+
+
+def _date_warnings(raw_date: str | None, date: dt.date | None) -> tuple[str, ...]:
+    """A warning when a date was given but is not a valid date (the article stays undated)."""
+    if raw_date and date is None:
+        return (f"date {raw_date!r} is not a valid date; the article is treated as undated",)
+    return ()
 
 
 def _unique_id(article: Article, seen: set[str]) -> Article:
@@ -180,13 +186,10 @@ def _read_plain(raw: str, display: str) -> list[Article]:
     segments = split_segments(normalize_text(raw))
     articles = []
     for k, seg in enumerate(segments, start=1):
-        warnings: tuple[str, ...] = ()
-        if seg.raw_date and seg.date is None:
-            warnings = (f"date {seg.raw_date!r} is not a valid date; the article is treated as undated",)
         articles.append(
             Article(
                 id=f"{display}#{k}", source=display, title=seg.title, date=seg.date, text=seg.text,
-                warnings=warnings, path=display, location=f"line {seg.line}",
+                warnings=_date_warnings(seg.raw_date, seg.date), path=display, location=f"line {seg.line}",
             )
         )
     return articles
@@ -326,13 +329,12 @@ def _read_records(rows: Iterable[tuple[int, dict[str, object] | Skipped]], displ
             continue
         raw_date = _str_or_none(row.get("date"))
         date = parse_date(raw_date)
-        warnings = (f"date {raw_date!r} is not a valid date; the article is treated as undated",) if raw_date and date is None else ()
         row_id = _str_or_none(row.get("id"))
         title = _str_or_none(row.get("title"))
         articles.append(
             Article(
                 id=row_id or f"{display}:{number}", source=_str_or_none(row.get("source")) or display,
-                title=title or _guess_title(body), date=date, text=body, warnings=warnings,
+                title=title or _guess_title(body), date=date, text=body, warnings=_date_warnings(raw_date, date),
                 url=_str_or_none(row.get("url")), path=display, location=f"line {number}",
             )
         )

@@ -23,7 +23,7 @@ from .dataset import load_units
 from .features import lexicon_sentence_score
 from .io import atomic_write_text
 from .records import LABELS
-from .training import TrainingSet, cross_validate, dev_split, fit_model, metrics, prepare, training_side
+from .training import TrainingSet, cross_validate, dev_split, fit_model, metrics, prepare, training_side, unit_label
 
 
 class MajorityBaseline:
@@ -46,10 +46,6 @@ class LexiconBaseline:
         return np.asarray(["positive" if s > 0 else "negative" if s < 0 else "neutral" for s in scores], dtype=object)
 
 
-def _label(unit: Any, task: str) -> str | None:
-    return unit.stance if task == "stance" else unit.sentiment
-
-
 def evaluate_model_on(model_dir: str | Path | None, data: Sequence[str | Path], *, split: str = "all", task: str = "stance",
                       out: str | Path = "reports/evaluation") -> str:
     """Evaluate a saved model on labelled data; write metrics.json and confusion.png; return a text report."""
@@ -58,13 +54,13 @@ def evaluate_model_on(model_dir: str | Path | None, data: Sequence[str | Path], 
     analyzer = load(model_dir)
     units = load_units(list(data), actors=analyzer.registry, check_sorted=False)
     prepared = prepare(units, analyzer.registry)
-    selected = prepared.select(lambda u: (split == "all" or u.split == split) and _label(u, task) is not None)
+    selected = prepared.select(lambda u: (split == "all" or u.split == split) and unit_label(u, task) is not None)
     if not selected.units:
         from .errors import DataValidationError
 
         raise DataValidationError([f"no {task}-labelled units in {', '.join(map(str, data))} (split={split})"])
     model = analyzer.stance_model if task == "stance" else analyzer.sentiment_model
-    y_true = [_label(u, task) for u in selected.units]
+    y_true = [unit_label(u, task) for u in selected.units]
     y_pred = list(model.predict(selected.inputs))
     result = metrics(y_true, y_pred)
     folder = Path(out)
@@ -116,10 +112,9 @@ def _multi_actor(inputs: Sequence[Any]) -> np.ndarray:
 def compare_on_splits(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
     """Final stance model vs. baselines on the grouped CV folds and on the GerNTSA dev split."""
     results: dict[str, Any] = {}
-    plain_config = config
     systems = {
         "final (target-aware)": lambda side: fit_model(side, "stance", config),
-        "sentence TF-IDF (ignores target)": lambda side: fit_model(side, "stance", plain_config, target_aware=False),
+        "sentence TF-IDF (ignores target)": lambda side: fit_model(side, "stance", config, target_aware=False),
         "majority class": lambda side: MajorityBaseline().fit([u.stance for u in side.units]),
         "lexicon only": lambda side: LexiconBaseline(),
     }

@@ -16,7 +16,7 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .actors import ActorRegistry, load_actors
+from .actors import ActorRegistry, resolve_registry
 from .config import NlpConfig
 from .nlp import NAME_LABEL, ROLE_LABEL, SPANS_KEY, ActorMatcher, load_nlp
 from .records import Article, Mention, Sentence
@@ -30,15 +30,6 @@ class ArticleMentions:
     article: Article
     sentences: tuple[Sentence, ...]
     mentions: tuple[Mention, ...]
-
-
-def resolve_registry(actors: ActorRegistry | str | Path | None) -> ActorRegistry:
-    """Accept a registry, a path to a registry file, or ``None`` for the packaged one."""
-    if actors is None:
-        return load_actors()
-    if isinstance(actors, ActorRegistry):
-        return actors
-    return load_actors(actors)
 
 
 def find_mentions(text: str, *, date: dt.date | None = None, actors: ActorRegistry | str | Path | None = None,
@@ -128,7 +119,7 @@ def _resolved_refs(spans: Iterable[Span], date: dt.date | None, matcher: ActorMa
     refs = []
     for span in spans:
         if span.label_ == ROLE_LABEL:
-            actor = _resolve_role(matcher, span.id_, date)
+            actor = matcher.resolve_role(span.id_, date)
             kind = "role"
         elif span.label_ == NAME_LABEL:
             actor = span.id_
@@ -138,13 +129,6 @@ def _resolved_refs(spans: Iterable[Span], date: dt.date | None, matcher: ActorMa
         if actor:
             refs.append((actor, span.start_char, span.end_char, kind))
     return refs
-
-
-def _resolve_role(matcher: ActorMatcher, key: str, date: dt.date | None) -> str | None:
-    if date is None:
-        return None
-    actors = {a for a, since, until in matcher.role_candidates(key) if (since is None or since <= date) and (until is None or date <= until)}
-    return actors.pop() if len(actors) == 1 else None
 
 
 def _units(sentence: Sentence, refs: list[tuple[str, int, int, str]], offset: int, doc_id: str | None) -> list[Mention]:

@@ -15,11 +15,11 @@ Nothing is downloaded; a missing lookups package raises :class:`PipelineBuildErr
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import spacy
@@ -27,7 +27,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from .actors import ActorRegistry, load_actors
+from .actors import ActorRegistry, Role, load_actors
 from .config import NlpConfig
 from .errors import PipelineBuildError
 
@@ -86,7 +86,7 @@ class ActorMatcher:
         self.registry: ActorRegistry | None = None
         self._names: dict[str, str] = {}
         self._roles: dict[str, str] = {}
-        self._role_table: dict[str, tuple[tuple[str, Any, Any], ...]] = {}
+        self._role_table: dict[str, tuple[tuple[str, Role], ...]] = {}
         self._phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._token_cache: dict[int, tuple[tuple[str, str], ...]] = {}
 
@@ -96,21 +96,22 @@ class ActorMatcher:
         self._names, self._roles = {}, {}
         self._token_cache = {}
         self._phrases = PhraseMatcher(self.vocab, attr="LOWER")
-        role_table: dict[str, list[tuple[str, Any, Any]]] = {}
+        role_table: dict[str, list[tuple[str, Role]]] = {}
         for actor in registry.actors:
             for alias in actor.aliases:
                 self._add_name(alias, actor.id)
             for role in actor.roles:
                 key = ROLE_PREFIX + role.alias.lower()
-                role_table.setdefault(key, []).append((actor.id, role.since, role.until))
+                role_table.setdefault(key, []).append((actor.id, role))
                 self._add_role(role.alias, key)
         self._role_table = {k: tuple(v) for k, v in role_table.items()}
         for phrase in registry.exclude:
             self._add_phrases(EXCLUDE_LABEL, [phrase.lower()])
 
-    def role_candidates(self, key: str) -> tuple[tuple[str, Any, Any], ...]:
-        """``(actor_id, since, until)`` for each actor a role key can mean."""
-        return self._role_table.get(key, ())
+    def resolve_role(self, key: str, date: dt.date | None) -> str | None:
+        """The one actor a role key means on ``date``; None without a date or if ambiguous."""
+        actors = {actor_id for actor_id, role in self._role_table.get(key, ()) if role.valid_on(date)}
+        return actors.pop() if len(actors) == 1 else None
 
     def _add_name(self, alias: str, actor_id: str) -> None:
         words = [t.text for t in self._tokenizer(alias)]

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from .actors import ActorRegistry
 from .articles import iter_corpus
 from .config import IngestConfig, NlpConfig
-from .mentions import iter_article_mentions, resolve_registry
+from .actors import resolve_registry
+from .mentions import iter_article_mentions
 from .nlp import load_nlp
 from .records import Article, Skipped, SourceFile
 
@@ -58,7 +59,7 @@ class CorpusResult:
     files: tuple[SourceFile, ...] = field(default=())
 
     @property
-    def unique_articles(self) -> int:
+    def analysed_count(self) -> int:
         """Number of articles analysed (not duplicates, not skipped)."""
         return int((self.articles["status"] == "ok").sum())
 
@@ -146,12 +147,7 @@ def _article_batches(stream: Iterable[Article | Skipped | SourceFile], article_r
             files.append(item)
         elif isinstance(item, Skipped):
             skipped.append(item)
-            article_rows.append({
-                "article_id": f"{item.source}:{item.location}" if item.location else item.source,
-                "source": item.source, "path": item.source, "location": item.location, "title": None, "date": None,
-                "status": "skipped", "duplicate_of": None, "sentences": 0, "units": 0, "warnings": "", "reason": item.reason,
-                "_seq": seq,
-            })
+            article_rows.append(_skipped_row(item, seq))
         else:
             warnings.extend(f"{item.id}: {w}" for w in item.warnings)
             if item.duplicate_of is not None:
@@ -255,6 +251,14 @@ def _mention_rows(article: Article, scored: Sequence[Any], analyzer: Analyzer) -
         "sentence": [m.sentence for m in scored],
     }
     return pd.DataFrame(columns, columns=list(MENTION_COLUMNS))
+
+
+def _skipped_row(skip: Skipped, seq: int) -> dict[str, Any]:
+    return {
+        "_seq": seq, "article_id": f"{skip.source}:{skip.location}" if skip.location else skip.source,
+        "source": skip.source, "path": skip.source, "location": skip.location, "title": None, "date": None,
+        "status": "skipped", "duplicate_of": None, "sentences": 0, "units": 0, "warnings": "", "reason": skip.reason,
+    }
 
 
 def _article_row(article: Article, status: str, sentences: int, units: int, reason: str | None = None,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .actors import ActorRegistry, load_actors
+from .actors import ActorRegistry, resolve_registry
 from .config import NlpConfig
 from .features import TargetText
 from .model import score_from_proba
@@ -51,7 +51,7 @@ class Analyzer:
                  metadata: dict[str, Any] | None = None) -> None:
         self.stance_model = stance_model
         self.sentiment_model = sentiment_model
-        self.registry = actors if isinstance(actors, ActorRegistry) else load_actors(actors)
+        self.registry = resolve_registry(actors)
         self.metadata = metadata or {}
         self.model_path: str | None = None
 

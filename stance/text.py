@@ -63,8 +63,6 @@ def decode_bytes(data: bytes, *, source: str = "<bytes>") -> DecodedText:
         encoding = "cp1252"
     except UnicodeDecodeError:
         text, encoding = data.decode("latin-1"), "latin-1"
-    if _control_ratio(text) > 0.05:
-        raise InputFormatError(f"{source}: binary file, not text")
     return DecodedText(_require_text(text, source), encoding)
 
 

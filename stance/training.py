@@ -72,7 +72,7 @@ def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None
 
 def check_trainable(data: TrainingSet, config: ModelConfig, task: str) -> None:
     """Fail before fitting on too few rows or a single class."""
-    labels: list[str] = [label for label in (_label(u, task) for u in data.units) if label is not None]
+    labels: list[str] = [label for label in (unit_label(u, task) for u in data.units) if label is not None]
     problems = []
     if len(labels) < config.min_rows:
         problems.append(f"{task}: only {len(labels)} labelled rows, at least {config.min_rows} are needed")
@@ -100,21 +100,22 @@ def _weights(units: Sequence[LabelledUnit], config: ModelConfig) -> np.ndarray:
     return np.asarray([table[u.source] for u in units], dtype=float)
 
 
-def _label(unit: LabelledUnit, task: str) -> str | None:
+def unit_label(unit: LabelledUnit, task: str) -> str | None:
+    """The unit's label for ``task`` ("stance" or "sentiment"), None if it has none."""
     return unit.stance if task == "stance" else unit.sentiment
 
 
 def training_side(data: TrainingSet, task: str, config: ModelConfig) -> TrainingSet:
     """Units a model of ``task`` learns from (sources from the config; never GerNTSA dev)."""
     sources = config.sources_stance if task == "stance" else config.sources_sentiment
-    return data.select(lambda u: u.source in sources and u.split != "dev" and _label(u, task) is not None)
+    return data.select(lambda u: u.source in sources and u.split != "dev" and unit_label(u, task) is not None)
 
 
 def fit_model(data: TrainingSet, task: str, config: ModelConfig, *, target_aware: bool = True) -> StanceModel | SentimentModel:
     """Fit one model on ``data`` (already the training side)."""
     model: StanceModel | SentimentModel
     model = StanceModel(config=config, target_aware=target_aware) if task == "stance" else SentimentModel(config=config)
-    labels = [_label(u, task) for u in data.units]
+    labels = [unit_label(u, task) for u in data.units]
     return model.fit(data.inputs, labels, sample_weight=_weights(data.units, config))
 
 
@@ -125,9 +126,9 @@ def cross_validate(data: TrainingSet, task: str, config: ModelConfig, *,
     ``factory(train_side) -> fitted model`` defaults to :func:`fit_model`; extra training
     sources (constructed, GerNTSA train) are added to every fold's training side.
     """
-    gold = data.select(lambda u: u.source == "sample" and _label(u, task) is not None)
+    gold = data.select(lambda u: u.source == "sample" and unit_label(u, task) is not None)
     extra = training_side(data, task, config).select(lambda u: u.source != "sample")
-    y = np.asarray([_label(u, task) for u in gold.units], dtype=object)
+    y = np.asarray([unit_label(u, task) for u in gold.units], dtype=object)
     groups = [u.doc_id for u in gold.units]
     n_folds = min(config.cv_folds, len(set(groups)))
     if n_folds < 2:
@@ -208,7 +209,7 @@ def evaluate_models(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
     """Cross-validated (sample gold) and development-split (GerNTSA) metrics of both models."""
     results: dict[str, Any] = {}
     for task in ("stance", "sentiment"):
-        gold_articles = {u.doc_id for u in data.units if u.source == "sample" and _label(u, task) is not None}
+        gold_articles = {u.doc_id for u in data.units if u.source == "sample" and unit_label(u, task) is not None}
         if len(gold_articles) < 2:
             logger.warning("no in-domain cross-validation for %s: sample-corpus gold from fewer than 2 articles", task)
             continue
