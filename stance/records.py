@@ -25,7 +25,7 @@ class Skipped:
     location: str | None = None
 
     def __str__(self) -> str:
-        where = f"{self.source}:{self.location}" if self.location else self.source
+        where = f"{self.source}, {self.location}" if self.location else self.source
         return f"{where}: {self.reason}"
 
 
