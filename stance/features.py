@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .records import split_target_and_others
 from .resources import lexicon_file
 
 TARGET_TOKEN = "zzziel"
@@ -53,14 +54,18 @@ def as_target_texts(X: Iterable[Any]) -> list[TargetText]:
 def mask_sentence(row: TargetText, *, mask_target: bool = True, mask_others: bool = True) -> str:
     """Replace target references with a placeholder token and other actors with another.
 
+    Overlapping spans ("Wladimir Putin" and "Putin") are merged first, and an other-actor
+    span that overlaps the target is left to the target.
+
     Examples
     --------
     >>> mask_sentence(TargetText("Trump lobt Putin.", ((11, 16),), ((0, 5),)))
     'zzzakteur lobt zzziel.'
     """
-    edits = [(s, e, TARGET_TOKEN) for s, e in row.target_spans] if mask_target else []
+    target, others = split_target_and_others(row.target_spans, row.other_spans)
+    edits = [(s, e, TARGET_TOKEN) for s, e in target] if mask_target else []
     if mask_others:
-        edits += [(s, e, OTHER_TOKEN) for s, e in row.other_spans if not any(s < te and ts < e for ts, te in row.target_spans)]
+        edits += [(s, e, OTHER_TOKEN) for s, e in others]
     text = row.sentence
     for start, end, token in sorted(edits, reverse=True):
         text = text[:start] + token + text[end:]

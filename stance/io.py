@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -15,15 +15,17 @@ from typing import IO, Any
 def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
     """Open a temporary file next to ``path`` and move it into place on success.
 
-    An interrupted write (exception, Ctrl-C, kill) leaves no partial file at ``path``:
-    the temporary file is removed, or at worst left as a hidden ``.tmp`` sibling.
+    An interrupted write (exception, Ctrl-C, SIGTERM) leaves no partial file at ``path`` and
+    no temporary file: the temporary name is chosen before the file is created, so even an
+    interrupt that lands during creation is cleaned up. Only SIGKILL can leave a hidden
+    ``.tmp`` sibling behind.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     binary = "b" in mode
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp_name = path.parent / f".{path.name}.{secrets.token_hex(16)}.tmp"
     try:
-        os.chmod(tmp_name, 0o666 & ~_umask())
+        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "") as handle:
             yield handle
             handle.flush()
@@ -33,12 +35,6 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -19,7 +19,7 @@ from spacy.tokens import Doc, Span
 from .actors import ActorRegistry, resolve_registry
 from .config import NlpConfig
 from .nlp import NAME_LABEL, ROLE_LABEL, SPANS_KEY, ActorMatcher, load_nlp
-from .records import Article, Mention, Sentence
+from .records import Article, Mention, Sentence, split_target_and_others
 from .sentences import iter_docs, sentences_from_docs
 
 
@@ -140,29 +140,15 @@ def _units(sentence: Sentence, refs: list[tuple[str, int, int, str]], offset: in
     for actor, spans in by_actor.items():
         spans.sort(key=lambda s: (s[0], -s[1]))
         start, end, kind = spans[0]
-        target = _merge([(s - base, e - base) for s, e, _ in spans])
-        other = _merge([(s + offset - base, e + offset - base) for a, s, e, _ in refs if a != actor])
+        target, other = split_target_and_others([(s - base, e - base) for s, e, _ in spans],
+                                                [(s + offset - base, e + offset - base) for a, s, e, _ in refs if a != actor])
         units.append(
             Mention(
                 actor=actor, surface=sentence.text[start - base:end - base], start=start, end=end,
                 sentence=sentence.text, sentence_start=sentence.start, sentence_end=sentence.end,
                 sentence_index=sentence.index, kind=kind, doc_id=doc_id, target_spans=target,
-                other_spans=tuple(span for span in other if not any(_inside(span, t) for t in target)),
+                other_spans=other,
             )
         )
     units.sort(key=lambda m: (m.start, m.actor))
     return units
-
-
-def _inside(span: tuple[int, int], outer: tuple[int, int]) -> bool:
-    return outer[0] <= span[0] and span[1] <= outer[1]
-
-
-def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return tuple(merged)

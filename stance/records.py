@@ -8,12 +8,41 @@ hashed, pickled and written to CSV/JSONL, and they check their own invariants.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 """The label set of both the stance and the sentiment model, in score order."""
 
 LABEL_SCORES: dict[str, int] = {"negative": -1, "neutral": 0, "positive": 1}
+
+CharSpan = tuple[int, int]
+
+
+def merge_spans(spans: Iterable[CharSpan]) -> tuple[CharSpan, ...]:
+    """Sorted character spans with overlapping or touching spans merged into one.
+
+    Nested matches ("Wladimir Putin" and "Putin") become one reference.
+
+    Examples
+    --------
+    >>> merge_spans([(10, 15), (0, 14), (20, 25)])
+    ((0, 15), (20, 25))
+    """
+    merged: list[CharSpan] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def split_target_and_others(target: Iterable[CharSpan], others: Iterable[CharSpan]) -> tuple[tuple[CharSpan, ...], tuple[CharSpan, ...]]:
+    """Merged target spans, and merged other-actor spans that do not overlap any target span."""
+    merged_target = merge_spans(target)
+    kept = [(s, e) for s, e in others if not any(s < te and ts < e for ts, te in merged_target)]
+    return merged_target, merge_spans(kept)
 
 
 @dataclass(frozen=True, slots=True)

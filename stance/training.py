@@ -29,7 +29,7 @@ from .model import SentimentModel, StanceModel
 from .nlp import NAME_LABEL, SPANS_KEY, load_nlp
 from .config import NlpConfig
 from .persistence import save_model
-from .records import LABELS
+from .records import LABELS, split_target_and_others
 
 logger = logging.getLogger(__name__)
 N_JOBS = -1
@@ -64,9 +64,10 @@ def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None
     for unit in usable:
         gold = (unit.start, unit.end)
         found = spans.get(unit.sentence, [])
-        target = {gold} | {(s, e) for a, s, e in found if unit.actor is not None and a == unit.actor}
-        others = tuple(sorted((s, e) for a, s, e in found if a != unit.actor and not any(s < te and ts < e for ts, te in target)))
-        inputs.append(TargetText(unit.sentence, tuple(sorted(target)), others))
+        target, others = split_target_and_others(
+            [gold] + [(s, e) for a, s, e in found if unit.actor is not None and a == unit.actor],
+            [(s, e) for a, s, e in found if a != unit.actor])
+        inputs.append(TargetText(unit.sentence, target, others))
     return TrainingSet(tuple(usable), tuple(inputs))
 
 

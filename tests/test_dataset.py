@@ -80,3 +80,18 @@ def test_dataset_gerntsa_split_is_grouped_and_stable():
 
 def test_dataset_tiny_rows_valid(tmp_path):
     assert len(load_units(write_jsonl(tmp_path / "t.jsonl", tiny_rows()))) == 18
+
+
+def test_dataset_training_spans_match_analysis_time_spans():
+    from stance.dataset import LabelledUnit
+    from stance.features import mask_sentence
+    from stance.mentions import find_mentions
+    from stance.training import prepare
+
+    sentence = "Wladimir Putin lobte Donald Trump, doch Donald Trump schwieg."
+    units = [LabelledUnit(id="u1", doc_id="d", source="constructed", sentence=sentence, actor="trump", mention="Donald Trump",
+                          start=21, end=33, stance="neutral", sentiment="neutral", split=None)]
+    prepared = prepare(units).inputs[0]
+    mention = next(m for m in find_mentions(sentence) if m.actor == "trump")
+    assert (prepared.target_spans, prepared.other_spans) == (mention.target_spans, mention.other_spans)
+    assert mask_sentence(prepared) == "zzzakteur lobte zzziel, doch zzziel schwieg."

@@ -55,6 +55,12 @@ def test_model_masking_target_and_others():
     assert mask_sentence(row, mask_target=False, mask_others=False) == row.sentence
 
 
+def test_model_masking_merges_nested_and_overlapping_spans():
+    sentence = "Bundeskanzler Olaf Scholz traf Wladimir Putin."
+    row = TargetText(sentence, ((31, 45), (40, 45)), ((14, 25), (19, 25), (40, 45)))
+    assert mask_sentence(row) == "Bundeskanzler zzzakteur traf zzziel."
+
+
 def test_model_masking_makes_prediction_independent_of_name(fitted):
     a = TargetText("Kritiker werfen Putin Kriegsverbrechen vor.", ((16, 21),))
     b = TargetText("Kritiker werfen Modi Kriegsverbrechen vor.", ((16, 20),))
