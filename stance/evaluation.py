@@ -20,7 +20,7 @@ import numpy as np
 
 from .config import ModelConfig
 from .dataset import load_units
-from .features import lexicon_sentence_score
+from .features import TargetText, lexicon_sentence_score
 from .io import atomic_write_text
 from .records import LABELS
 from .training import TrainingSet, cross_validate, dev_split, fit_model, metrics, prepare, training_side, unit_label
@@ -36,6 +36,33 @@ class MajorityBaseline:
 
     def predict(self, inputs: Sequence[Any]) -> np.ndarray:
         return np.asarray([self.label_] * len(inputs), dtype=object)
+
+
+class NameBlindSentenceBaseline:
+    """Diagnostic: the sentence TF-IDF model with every actor reference masked by one token.
+
+    It sees neither which actor is the target nor who the actors are, so comparing it with
+    the plain sentence model shows how much of that model's score comes from actor names.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = replace(config, use_char=False, use_window=False, use_lexicon=False, use_structure=False,
+                              mask_target=True, mask_others=True)
+
+    @staticmethod
+    def _blind(inputs: Sequence[Any]) -> list[TargetText]:
+        return [TargetText(x.sentence, tuple(x.target_spans) + tuple(x.other_spans)) for x in inputs]
+
+    def fit(self, data: TrainingSet) -> NameBlindSentenceBaseline:
+        self.model_ = fit_model(TrainingSet(data.units, tuple(self._blind(data.inputs))), "stance", self.config)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, inputs: Sequence[Any]) -> np.ndarray:
+        return np.asarray(self.model_.predict(self._blind(inputs)), dtype=object)
+
+    def predict_proba(self, inputs: Sequence[Any]) -> np.ndarray:
+        return np.asarray(self.model_.predict_proba(self._blind(inputs)))
 
 
 class LexiconBaseline:
@@ -117,6 +144,7 @@ def compare_on_splits(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
         "sentence TF-IDF (ignores target)": lambda side: fit_model(side, "stance", config, target_aware=False),
         "majority class": lambda side: MajorityBaseline().fit([u.stance for u in side.units]),
         "lexicon only": lambda side: LexiconBaseline(),
+        "diagnostic: sentence TF-IDF, all actor names masked": lambda side: NameBlindSentenceBaseline(config).fit(side),
     }
     cv_predictions: dict[str, list[str]] = {}
     dev_predictions: dict[str, list[str]] = {}
@@ -194,10 +222,11 @@ def ablations(data: TrainingSet, config: ModelConfig) -> list[dict[str, Any]]:
         ("- context window", replace(config, use_window=False)),
         ("- lexicon and cue features", replace(config, use_lexicon=False)),
         ("- cue patterns only", replace(config, use_cues=False)),
-        ("+ structure (polarity near other actors, order)", replace(config, use_structure=not config.use_structure)),
+        (f"{'-' if config.use_structure else '+'} structure (polarity near other actors, order)",
+         replace(config, use_structure=not config.use_structure)),
         ("- target/other masking", replace(config, mask_target=False)),
-        ("word n-grams up to 1", replace(config, word_ngram_max=1)),
-        ("word n-grams up to 3", replace(config, word_ngram_max=3)),
+        *[(f"word n-grams up to {n} (chosen {config.word_ngram_max})", replace(config, word_ngram_max=n))
+          for n in (1, 2, 3) if n != config.word_ngram_max],
         ("C x 0.3", replace(config, C=config.C * 0.3)),
         ("C x 3", replace(config, C=config.C * 3)),
         ("LinearSVC + calibration", replace(config, estimator="linearsvc")),

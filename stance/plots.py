@@ -82,6 +82,7 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
         dated["x"] = mdates.date2num(pd.to_datetime(dated["period"].where(dated["period"].str.len() > 7, dated["period"] + "-01")))
     width = 0.5 if slotted else 0.0
     offsets = np.linspace(-width / 2, width / 2, len(actors)) if len(actors) > 1 else np.zeros(1)
+    counts: list[tuple[str, float, float, str]] = []
     for i, actor in enumerate(actors):
         rows = dated[dated["actor"] == actor].sort_values("x")
         if rows.empty:
@@ -93,8 +94,7 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
         low, high = rows["ci_low"].fillna(rows["mean_stance"]), rows["ci_high"].fillna(rows["mean_stance"])
         ax.vlines(x, low, high, color=color, alpha=0.35, linewidth=4)
         ax.plot(x, rows["mean_stance"], marker="o", color=color, linewidth=1.6, label=legend)
-        for xi, yi, n in zip(x, rows["mean_stance"], rows["units"]):
-            ax.annotate(f"{int(n)}", (xi, yi), textcoords="offset points", xytext=(0, -12), ha="center", fontsize=7, color=color)
+        counts += [(f"{int(n)}", float(xi), float(yi), color) for xi, yi, n in zip(x, rows["mean_stance"], rows["units"])]
     ax.axhline(0, color="0.4", linewidth=0.8, linestyle="--")
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel(STANCE_AXIS)
@@ -108,9 +108,11 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_xlabel(label)
-    ax.set_title("How the top actors are portrayed over time\n(bars: 95% interval; number under each point: units)")
+    ax.set_title("How the top actors are portrayed over time\n(bars: 95% interval; number by each point: units)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9, title="Actor")
+    _place_labels(ax, [(text, x, y) for text, x, y, _ in counts], [36.0] * len(counts), offsets=_COUNT_OFFSETS,
+                  fontsize=7, colors=[color for *_, color in counts])
     return figure
 
 
@@ -221,9 +223,15 @@ _LABEL_OFFSETS = tuple(
 )
 
 
-def _place_labels(ax: Axes, labels: list[tuple[str, float, float]], point_sizes: Sequence[float] = ()) -> None:
-    """Annotate points, trying offsets (farther ones get a leader line) until a label overlaps
-    neither another label nor a marker."""
+# Unit counts on the timeline: below the point, above it, then farther out (no leader lines).
+_COUNT_OFFSETS = ((0, -11, "center"), (0, 10, "center"), (0, -21, "center"), (0, 20, "center"), (8, -11, "left"), (-8, -11, "right"))
+
+
+def _place_labels(ax: Axes, labels: list[tuple[str, float, float]], point_sizes: Sequence[float] = (), *,
+                  offsets: Sequence[tuple[int, int, str]] = _LABEL_OFFSETS, fontsize: float = 8,
+                  colors: Sequence[str] | None = None) -> None:
+    """Annotate points, trying ``offsets`` in turn until a label overlaps neither another label
+    nor a marker; offsets beyond the first six get a leader line."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.transforms import Bbox
 
@@ -240,12 +248,13 @@ def _place_labels(ax: Axes, labels: list[tuple[str, float, float]], point_sizes:
         radius = (size ** 0.5) / 2 * scale
         obstacles.append(Bbox.from_extents(cx - radius, cy - radius, cx + radius, cy + radius))
     placed: list[Any] = []
-    for text, x, y in labels:
+    for index, (text, x, y) in enumerate(labels):
         chosen = None
-        for k, (dx, dy, ha) in enumerate(_LABEL_OFFSETS):
+        color = colors[index] if colors else None
+        for k, (dx, dy, ha) in enumerate(offsets):
             arrow = {"arrowstyle": "-", "color": "0.55", "linewidth": 0.6} if k >= 6 else None
-            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha, va="center", fontsize=8,
-                               arrowprops=arrow)
+            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha, va="center", fontsize=fontsize,
+                               arrowprops=arrow, color=color)
             box = note.get_window_extent(renderer).padded(2 * scale)
             inside = ax.get_window_extent(renderer).contains(box.x0, box.y0) and ax.get_window_extent(renderer).contains(box.x1, box.y1)
             if inside and not any(box.overlaps(other) for other in placed + obstacles):
@@ -253,7 +262,9 @@ def _place_labels(ax: Axes, labels: list[tuple[str, float, float]], point_sizes:
                 break
             note.remove()
         if chosen is None:
-            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(7, 4), fontsize=8)
+            dx, dy, ha = offsets[0]
+            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha, va="center", fontsize=fontsize,
+                               color=color)
             chosen = note.get_window_extent(renderer)
         placed.append(chosen)
 
