@@ -109,18 +109,41 @@ def mentions_from_chunks(chunks: list[tuple[int, Doc]], *, date: dt.date | None,
             if span.end <= sent.end:
                 inside.append(span)
         if inside:
-            refs = _resolved_refs(inside, date, matcher)
-            mentions.extend(_units(sentence, refs, offset, doc_id))
+            refs, unresolved = _resolved_refs(inside, date, matcher)
+            mentions.extend(_units(sentence, refs, unresolved, offset, doc_id))
     return mentions
 
 
-def _resolved_refs(spans: Iterable[Span], date: dt.date | None, matcher: ActorMatcher) -> list[tuple[str, int, int, str]]:
-    """``(actor, start_char, end_char, kind)`` for each reference (doc offsets)."""
+UnresolvedRole = tuple[frozenset[str], int, int]
+
+
+def unit_spans(actor: str | None, refs: Iterable[tuple[str, int, int]], unresolved: Iterable[UnresolvedRole] = (),
+               extra_target: Iterable[tuple[int, int]] = ()) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """Target and other-actor spans of ``actor``'s unit, as used for masking.
+
+    The actor's own references, ``extra_target`` and unresolved roles the actor can hold
+    ("der Kremlchef" in an undated text, in a Putin unit) are the target; every other
+    reference, including unresolved roles it cannot hold, is another actor. Training
+    (:func:`stance.training.prepare`) and analysis build their spans with this one function.
+    """
+    refs, unresolved = list(refs), list(unresolved)
+    target = [(s, e) for a, s, e in refs if a == actor] + [(s, e) for h, s, e in unresolved if actor in h] + list(extra_target)
+    others = [(s, e) for a, s, e in refs if a != actor] + [(s, e) for h, s, e in unresolved if actor not in h]
+    return split_target_and_others(target, others)
+
+
+def _resolved_refs(spans: Iterable[Span], date: dt.date | None,
+                   matcher: ActorMatcher) -> tuple[list[tuple[str, int, int, str]], list[UnresolvedRole]]:
+    """``(actor, start_char, end_char, kind)`` for each resolved reference and
+    ``(possible actors, start_char, end_char)`` for each role the date does not resolve (doc offsets)."""
     refs = []
+    unresolved: list[UnresolvedRole] = []
     for span in spans:
         if span.label_ == ROLE_LABEL:
             actor = matcher.resolve_role(span.id_, date)
             kind = "role"
+            if actor is None:
+                unresolved.append((matcher.role_holders(span.id_), span.start_char, span.end_char))
         elif span.label_ == NAME_LABEL:
             actor = span.id_
             kind = "compound" if len(span) == 1 and ("-" in span.text or "–" in span.text) else "name"
@@ -128,10 +151,11 @@ def _resolved_refs(spans: Iterable[Span], date: dt.date | None, matcher: ActorMa
             continue
         if actor:
             refs.append((actor, span.start_char, span.end_char, kind))
-    return refs
+    return refs, unresolved
 
 
-def _units(sentence: Sentence, refs: list[tuple[str, int, int, str]], offset: int, doc_id: str | None) -> list[Mention]:
+def _units(sentence: Sentence, refs: list[tuple[str, int, int, str]], unresolved: list[UnresolvedRole], offset: int,
+           doc_id: str | None) -> list[Mention]:
     by_actor: dict[str, list[tuple[int, int, str]]] = {}
     for actor, start, end, kind in refs:
         by_actor.setdefault(actor, []).append((start + offset, end + offset, kind))
@@ -140,8 +164,9 @@ def _units(sentence: Sentence, refs: list[tuple[str, int, int, str]], offset: in
     for actor, spans in by_actor.items():
         spans.sort(key=lambda s: (s[0], -s[1]))
         start, end, kind = spans[0]
-        target, other = split_target_and_others([(s - base, e - base) for s, e, _ in spans],
-                                                [(s + offset - base, e + offset - base) for a, s, e, _ in refs if a != actor])
+        shift = offset - base
+        target, other = unit_spans(actor, [(a, s + shift, e + shift) for a, s, e, _ in refs],
+                                   [(h, s + shift, e + shift) for h, s, e in unresolved])
         units.append(
             Mention(
                 actor=actor, surface=sentence.text[start - base:end - base], start=start, end=end,

@@ -113,6 +113,10 @@ class ActorMatcher:
         actors = {actor_id for actor_id, role in self._role_table.get(key, ()) if role.valid_on(date)}
         return actors.pop() if len(actors) == 1 else None
 
+    def role_holders(self, key: str) -> frozenset[str]:
+        """Every actor a role key can mean, at any date."""
+        return frozenset(actor_id for actor_id, _ in self._role_table.get(key, ()))
+
     def _add_name(self, alias: str, actor_id: str) -> None:
         words = [t.text for t in self._tokenizer(alias)]
         if len(words) == 1:

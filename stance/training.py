@@ -26,10 +26,11 @@ from .dataset import LabelledUnit, data_fingerprint, load_units
 from .errors import DataValidationError
 from .features import TargetText
 from .model import SentimentModel, StanceModel
-from .nlp import NAME_LABEL, SPANS_KEY, load_nlp
+from .mentions import unit_spans
+from .nlp import NAME_LABEL, ROLE_LABEL, SPANS_KEY, ActorMatcher, load_nlp
 from .config import NlpConfig
 from .persistence import save_model
-from .records import LABELS, split_target_and_others
+from .records import LABELS
 
 logger = logging.getLogger(__name__)
 N_JOBS = -1
@@ -52,21 +53,25 @@ def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None
     """Attach target and other-actor spans to usable units (detection by the registry).
 
     The labelled span is always a target span; further references to the same actor and
-    references to other actors are found with the same matcher that runs at analysis time.
+    references to other actors are found with the same matcher that runs at analysis time,
+    and turned into spans by the same :func:`~stance.mentions.unit_spans`. Training units have
+    no date, so roles are never resolved: a role the unit's actor can hold counts as the target.
     """
     usable = [u for u in units if u.usable]
     nlp = load_nlp(NlpConfig(lemmatizer=False), registry or load_actors())
+    matcher = nlp.get_pipe("stance_actor_matcher")
+    assert isinstance(matcher, ActorMatcher)
     sentences = sorted({u.sentence for u in usable})
-    spans: dict[str, list[tuple[str, int, int]]] = {}
+    names: dict[str, list[tuple[str, int, int]]] = {}
+    roles: dict[str, list[tuple[frozenset[str], int, int]]] = {}
     for sentence, doc in zip(sentences, nlp.pipe(sentences, batch_size=256)):
-        spans[sentence] = [(s.id_, s.start_char, s.end_char) for s in doc.spans[SPANS_KEY] if s.label_ == NAME_LABEL]
+        spans = doc.spans[SPANS_KEY]
+        names[sentence] = [(s.id_, s.start_char, s.end_char) for s in spans if s.label_ == NAME_LABEL]
+        roles[sentence] = [(matcher.role_holders(s.id_), s.start_char, s.end_char) for s in spans if s.label_ == ROLE_LABEL]
     inputs = []
     for unit in usable:
-        gold = (unit.start, unit.end)
-        found = spans.get(unit.sentence, [])
-        target, others = split_target_and_others(
-            [gold] + [(s, e) for a, s, e in found if unit.actor is not None and a == unit.actor],
-            [(s, e) for a, s, e in found if a != unit.actor])
+        target, others = unit_spans(unit.actor, names.get(unit.sentence, []), roles.get(unit.sentence, []),
+                                    extra_target=[(unit.start, unit.end)])
         inputs.append(TargetText(unit.sentence, target, others))
     return TrainingSet(tuple(usable), tuple(inputs))
 

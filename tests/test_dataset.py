@@ -95,3 +95,20 @@ def test_dataset_training_spans_match_analysis_time_spans():
     mention = next(m for m in find_mentions(sentence) if m.actor == "trump")
     assert (prepared.target_spans, prepared.other_spans) == (mention.target_spans, mention.other_spans)
     assert mask_sentence(prepared) == "zzzakteur lobte zzziel, doch zzziel schwieg."
+
+
+def test_dataset_training_masks_roles_like_undated_analysis():
+    from stance.dataset import LabelledUnit
+    from stance.features import mask_sentence
+    from stance.mentions import find_mentions
+    from stance.training import prepare
+
+    sentence = "Der Kremlchef empfing Trump, der US-Sondergesandte Witkoff schwieg."
+    units = [LabelledUnit(id=f"u{i}", doc_id="d", source="constructed", sentence=sentence, actor=actor, mention=mention,
+                          start=sentence.index(mention), end=sentence.index(mention) + len(mention), stance="neutral",
+                          sentiment="neutral") for i, (actor, mention) in enumerate([("trump", "Trump"), ("putin", "Kremlchef")])]
+    trump, putin = prepare(units).inputs
+    assert mask_sentence(trump) == "Der zzzakteur empfing zzziel, der US-Sondergesandte zzzakteur schwieg."
+    assert mask_sentence(putin) == "Der zzziel empfing zzzakteur, der US-Sondergesandte zzzakteur schwieg."
+    undated = next(m for m in find_mentions(sentence) if m.actor == "trump")
+    assert (trump.target_spans, trump.other_spans) == (undated.target_spans, undated.other_spans)
