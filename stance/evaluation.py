@@ -224,7 +224,7 @@ def ablations(data: TrainingSet, config: ModelConfig) -> list[dict[str, Any]]:
         ("- cue patterns only", replace(config, use_cues=False)),
         (f"{'-' if config.use_structure else '+'} structure (polarity near other actors, order)",
          replace(config, use_structure=not config.use_structure)),
-        ("- target/other masking", replace(config, mask_target=False)),
+        ("- target masking (target name visible, other actors still masked)", replace(config, mask_target=False)),
         *[(f"word n-grams up to {n} (chosen {config.word_ngram_max})", replace(config, word_ngram_max=n))
           for n in (1, 2, 3) if n != config.word_ngram_max],
         ("C x 0.3", replace(config, C=config.C * 0.3)),
