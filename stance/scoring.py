@@ -118,14 +118,25 @@ class Analyzer:
         return Explanation(result.stance, result.stance_score, tuple(contributions))
 
     def _target_text(self, sentence: str, start: int, end: int) -> TargetText:
-        from .nlp import NAME_LABEL, SPANS_KEY, load_nlp
+        """The marked span as target, masked like a training unit.
 
-        doc = load_nlp(NlpConfig(lemmatizer=False), self.registry)(sentence)
-        others = tuple(
-            (s.start_char, s.end_char) for s in doc.spans[SPANS_KEY]
-            if s.label_ == NAME_LABEL and not (s.start_char < end and start < s.end_char)
-        )
-        return TargetText(sentence, ((start, end),), others)
+        If the span is a registry actor, its other references in the sentence are the target
+        too; every other actor reference (roles included, resolved as in training) is masked
+        as another actor.
+        """
+        from .mentions import unit_spans
+        from .nlp import NAME_LABEL, ROLE_LABEL, SPANS_KEY, ActorMatcher, load_nlp
+
+        nlp = load_nlp(NlpConfig(lemmatizer=False), self.registry)
+        matcher = nlp.get_pipe("stance_actor_matcher")
+        assert isinstance(matcher, ActorMatcher)
+        doc = nlp(sentence)
+        spans = doc.spans[SPANS_KEY]
+        names = [(s.id_, s.start_char, s.end_char) for s in spans if s.label_ == NAME_LABEL]
+        roles = [(matcher.role_holders(s.id_), s.start_char, s.end_char) for s in spans if s.label_ == ROLE_LABEL]
+        actor = next((a for a, s, e in names if s < end and start < e), None)
+        target, others = unit_spans(actor, names, roles, extra_target=[(start, end)])
+        return TargetText(sentence, target, others)
 
 
 def _proba_dict(row: np.ndarray, classes: Sequence[str]) -> dict[str, float]:

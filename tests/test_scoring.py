@@ -34,6 +34,17 @@ def test_scoring_score_target_outside_registry(analyzer):
         analyzer.score_target(sentence, 5, 500)
 
 
+def test_scoring_score_target_masks_like_analysis(analyzer):
+    from stance.features import mask_sentence
+
+    sentence = "Putin sagte, Putin werde mit dem Kremlchef und Trump reden."
+    row = analyzer._target_text(sentence, 0, 5)
+    assert mask_sentence(row) == "zzziel sagte, zzziel werde mit dem zzziel und zzzakteur reden."
+    unit = next(m for m in analyzer.analyze(sentence) if m.actor == "trump")
+    expected = analyzer.score_target(sentence, unit.start, unit.end)
+    assert unit.stance_proba == pytest.approx(expected.stance_proba)
+
+
 def test_scoring_explain_names_features(analyzer):
     sentence = "Kritiker werfen Putin Kriegsverbrechen und Lügen vor."
     start = sentence.index("Putin")
