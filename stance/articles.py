@@ -267,18 +267,24 @@ def _read_html(raw: str, display: str) -> list[Article]:
     text = strip_boilerplate(normalize_text(text))
     if not text:
         return []
+    if date is None:
+        date, _ = _date_from_top_lines([line.strip() for line in text.split("\n") if line.strip()])
     return [Article(id=f"{display}#1", source=display, title=title or _guess_title(text), date=date, text=text, path=display, location="line 1")]
 
 
-_META_DATE_RE = re.compile(
-    r"<meta[^>]+(?:property|name|itemprop)=[\"'](?:article:published_time|date|pubdate|datePublished|dc\.date)[\"'][^>]*content=[\"']([^\"']+)",
-    re.IGNORECASE,
-)
+_META_TAG_RE = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_META_ATTR_RE = re.compile(r"""([\w:-]+)\s*=\s*["']([^"']*)["']""")
+_META_DATE_KEYS = frozenset({"article:published_time", "date", "pubdate", "datepublished", "dc.date"})
 
 
 def _html_meta_date(raw: str) -> dt.date | None:
-    match = _META_DATE_RE.search(raw)
-    return parse_date(match.group(1)) if match else None
+    """The publication date of a ``<meta>`` tag, whatever the order of its attributes."""
+    for tag in _META_TAG_RE.findall(raw):
+        attrs = {k.lower(): v for k, v in _META_ATTR_RE.findall(tag)}
+        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
+        if key in _META_DATE_KEYS and attrs.get("content"):
+            return parse_date(attrs["content"])
+    return None
 
 
 def _jsonl_rows(text: str, display: str) -> Iterator[tuple[int, dict[str, object] | Skipped]]:

@@ -37,7 +37,10 @@ ROLE_PREFIX = "role:"
 _NAME_SUFFIXES = ("", "s", "'", "’", "'s", "’s")
 _NOUN_SUFFIXES = ("", "s", "es", "n", "en")
 _ADJ_ENDINGS = ("e", "er", "en", "em", "es")
-_YEAR_END_RE = re.compile(r"^\d{4}\.$")
+# A year (1900-2099) or a full date ending with the sentence's full stop: "2025." / "21.10.2025."
+_YEAR_END_RE = re.compile(r"^(?:\d{1,2}\.\d{1,2}\.)?(?:19|20)\d{2}\.$")
+# Regnal numbers ("Leo XIV.", "Charles III.") whose full stop is not a sentence end before a lower-case word.
+_REGNAL_RE = re.compile(r"^[IVX]{2,6}$|^[VX]$")
 
 
 _BREAK_CACHE: dict[int, bool] = {}
@@ -50,7 +53,8 @@ def _starts_next_sentence(text: str) -> bool:
 
 @Language.component("stance_paragraph_splitter")
 def paragraph_splitter(doc: Doc) -> Doc:
-    """Start a sentence after a line break and after a year that ends a sentence.
+    """Start a sentence after a line break and after a year that ends a sentence; keep a
+    regnal number's full stop ("Papst Leo XIV. kritisierte") inside the sentence.
 
     A year only ends a sentence when the next token starts with a capital letter.
     """
@@ -58,6 +62,7 @@ def paragraph_splitter(doc: Doc) -> Doc:
         return doc
     orths = doc.to_array("ORTH")
     strings = doc.vocab.strings
+    _keep_regnal_stops(doc, orths)
     for orth in np.unique(orths[:-1]).tolist():
         flag = _BREAK_CACHE.get(orth)
         if flag is None:
@@ -69,6 +74,16 @@ def paragraph_splitter(doc: Doc) -> Doc:
             if token.is_space or following.text[:1].isupper():
                 following.is_sent_start = True
     return doc
+
+
+def _keep_regnal_stops(doc: Doc, orths: np.ndarray) -> None:
+    dot = doc.vocab.strings["."] if "." in doc.vocab.strings else None
+    if dot is None:
+        return
+    for i in np.flatnonzero(orths[1:-1] == dot).tolist():
+        previous, following = doc[i], doc[i + 2]
+        if _REGNAL_RE.match(previous.text) and following.text[:1].islower():
+            following.is_sent_start = False
 
 
 class ActorMatcher:
@@ -106,7 +121,7 @@ class ActorMatcher:
                 self._add_role(role.alias, key)
         self._role_table = {k: tuple(v) for k, v in role_table.items()}
         for phrase in registry.exclude:
-            self._add_phrases(EXCLUDE_LABEL, [phrase.lower()])
+            self._add_phrases(EXCLUDE_LABEL, [phrase.lower() + suffix for suffix in _NAME_SUFFIXES])
 
     def resolve_role(self, key: str, date: dt.date | None) -> str | None:
         """The one actor a role key means on ``date``; None without a date or if ambiguous."""

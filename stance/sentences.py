@@ -34,7 +34,9 @@ def chunk_text(text: str, max_chars: int = CHUNK_CHARS) -> list[tuple[int, str]]
             window = text[start:end]
             cut = max(window.rfind("\n\n"), window.rfind("\n"))
             if cut <= max_chars // 4:
-                cut = max(window.rfind(". "), window.rfind(" "))
+                cut = window.rfind(". ") + 1
+            if cut <= max_chars // 4:
+                cut = window.rfind(" ")
             if cut > max_chars // 4:
                 end = start + cut + 1
         chunks.append((start, text[start:end]))

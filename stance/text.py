@@ -80,7 +80,8 @@ def _control_ratio(text: str) -> float:
     return controls / max(len(sample), 1)
 
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+# Control characters, zero-width characters and soft hyphens (&shy;), which split words invisibly.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
 
 
 def normalize_text(text: str) -> str:

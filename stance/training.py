@@ -70,10 +70,22 @@ def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None
         roles[sentence] = [(matcher.role_holders(s.id_), s.start_char, s.end_char) for s in spans if s.label_ == ROLE_LABEL]
     inputs = []
     for unit in usable:
-        target, others = unit_spans(unit.actor, names.get(unit.sentence, []), roles.get(unit.sentence, []),
-                                    extra_target=[(unit.start, unit.end)])
+        found_names, found_roles = names.get(unit.sentence, []), roles.get(unit.sentence, [])
+        target, others = unit_spans(unit.actor, found_names, found_roles,
+                                    extra_target=_labelled_span(unit, found_names, found_roles))
         inputs.append(TargetText(unit.sentence, target, others))
     return TrainingSet(tuple(usable), tuple(inputs))
+
+
+def _labelled_span(unit: LabelledUnit, names: Sequence[tuple[str, int, int]],
+                   roles: Sequence[tuple[frozenset[str], int, int]]) -> list[tuple[int, int]]:
+    """The labelled span as an extra target span, unless the matcher found the actor inside it.
+
+    A labelled "Außenminister Sybiha" then masks like analysis does ("Außenminister zzziel").
+    """
+    start, end = unit.start, unit.end
+    own = [(s, e) for a, s, e in names if a == unit.actor] + [(s, e) for h, s, e in roles if unit.actor in h]
+    return [] if unit.actor is not None and any(start <= s and e <= end for s, e in own) else [(start, end)]
 
 
 def check_trainable(data: TrainingSet, config: ModelConfig, task: str) -> None:

@@ -98,3 +98,13 @@ def test_articles_near_duplicate_whitespace_and_boilerplate(tmp_path):
     (tmp_path / "b.txt").write_text(body.replace(". ", ".\n\n") + "\n\n3 Kommentare\n\nZur Startseite\n", encoding="utf-8")
     articles = load_articles(tmp_path).articles
     assert [a.duplicate_of for a in articles] == [None, f"{tmp_path.name}/a.txt#1"]
+
+
+def test_articles_html_dates_from_meta_in_any_order_or_stand_line(tmp_path):
+    (tmp_path / "a.html").write_text('<html><head><meta content="2025-10-21T08:00:00+02:00" property="article:published_time">'
+                                     "<title>Putin droht</title></head><body><p>Putin drohte am Dienstag dem Westen.</p></body></html>",
+                                     encoding="utf-8")
+    (tmp_path / "b.html").write_text("<html><head><title>Putin droht</title></head><body><p>Stand: 22.10.2025, 14:30 Uhr</p>"
+                                     "<p>Putin drohte am Dienstag dem Westen.</p></body></html>", encoding="utf-8")
+    dates = {a.source.rsplit("/", 1)[-1]: a.date for a in load_articles(tmp_path).articles}
+    assert dates == {"a.html": dt.date(2025, 10, 21), "b.html": dt.date(2025, 10, 22)}

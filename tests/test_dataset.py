@@ -112,3 +112,20 @@ def test_dataset_training_masks_roles_like_undated_analysis():
     assert mask_sentence(putin) == "Der zzziel empfing zzzakteur, der US-Sondergesandte zzzakteur schwieg."
     undated = next(m for m in find_mentions(sentence) if m.actor == "trump")
     assert (trump.target_spans, trump.other_spans) == (undated.target_spans, undated.other_spans)
+
+
+def test_dataset_labelled_title_masks_like_analysis():
+    import datetime as dt
+
+    from stance.dataset import LabelledUnit
+    from stance.features import mask_sentence
+    from stance.mentions import find_mentions
+    from stance.training import prepare
+
+    sentence = "Außenminister Sybiha warf Lawrow Zynismus vor."
+    unit = LabelledUnit(id="u", doc_id="d", source="constructed", sentence=sentence, actor="sybiha", mention="Außenminister Sybiha",
+                        start=0, end=20, stance="neutral", sentiment="negative")
+    prepared = prepare([unit]).inputs[0]
+    analysed = next(m for m in find_mentions(sentence, date=dt.date(2025, 10, 21)) if m.actor == "sybiha")
+    assert mask_sentence(prepared) == "Außenminister zzziel warf zzzakteur Zynismus vor."
+    assert (prepared.target_spans, prepared.other_spans) == (analysed.target_spans, analysed.other_spans)

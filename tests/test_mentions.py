@@ -35,6 +35,7 @@ def test_mentions_alias_kinds(text, expected):
     "Urlaub in Costa Rica ist ein Trumpf, sagt die Modifikation.",
     "Die Lichter blinken, Xiaomi wächst, Papst Pius XI. ist lange tot.",
     "Melania Trump und Ivanka Trump besuchten den Trump Tower.",
+    "Ivanka Trumps Rolle ist unklar, Hunter Bidens Laptop auch, Costa Ricas Präsident reiste ab.",
     "Er sprach mit seinem russischen Kollegen.",
 ])
 def test_mentions_no_false_hits(text):

@@ -13,6 +13,9 @@ from stance.sentences import chunk_text, split_sentences
     ("Das geschah im Jahr 2025. Danach kam Trump.", ["Das geschah im Jahr 2025.", "Danach kam Trump."]),
     ("Nato als „No-Go“\n\nIhm zufolge sei das klar.", ["Nato als „No-Go“", "Ihm zufolge sei das klar."]),
     ("Er sagte: „Wir kommen.“ Dann ging er.", ["Er sagte: „Wir kommen.“", "Dann ging er."]),
+    ("Papst Leo XIV. kritisierte Trump scharf.", ["Papst Leo XIV. kritisierte Trump scharf."]),
+    ("Das Treffen fand am 21.10.2025. Putin sagte ab.", ["Das Treffen fand am 21.10.2025.", "Putin sagte ab."]),
+    ("Selenskyj sprach am 1000. Tag des Krieges.", ["Selenskyj sprach am 1000. Tag des Krieges."]),
 ])
 def test_sentences_german_rules(nlp, text, expected):
     assert [s.text for s in split_sentences(text, nlp)] == expected
@@ -30,3 +33,9 @@ def test_sentences_long_text_chunked_offsets(nlp):
     sentences = split_sentences(text, nlp)
     assert len(sentences) == 4001
     assert all(text[s.start:s.end] == s.text for s in sentences)
+
+
+def test_sentences_long_text_cut_at_a_sentence_end():
+    text = "Die Delegationen sprachen lange über die Lage in der Ukraine. " * 2000
+    chunks = chunk_text(text, max_chars=50_000)
+    assert len(chunks) > 1 and all(chunk.rstrip().endswith(".") for _, chunk in chunks[:-1])

@@ -63,3 +63,7 @@ def test_text_html_visible_article_text():
     text, title = html_to_text(page)
     assert title == "Gipfel"
     assert text == "Trump sagt Gipfel ab\n\nPutin reagierte gelassen."
+
+
+def test_text_normalize_drops_soft_hyphens_and_zero_width_characters():
+    assert normalize_text("Se\u00adlen\u00adskyj traf den Kreml\u00adchef\u200d.") == "Selenskyj traf den Kremlchef."
