@@ -123,12 +123,3 @@ def test_model_structure_features_columns():
     values = dict(zip(names, features.transform(rows)[0]))
     assert values["lex_has_other"] == 1 and values["lex_target_first"] == 0 and values["lex_target_opens"] == 1
 
-
-def test_model_short_quote_cue_fires_on_the_sentence_punctuation():
-    from stance.features import LexiconFeatures
-
-    features = LexiconFeatures().fit([])
-    column = list(features.feature_names_).index("cue_short_quote")
-    rows = [TargetText("Der „Friedensplan“ von Trump ist gescheitert.", ((23, 28),)),
-            TargetText("Der Friedensplan von Trump ist gescheitert.", ((21, 26),))]
-    assert features.transform(rows)[:, column].tolist() == [1.0, 0.0]
