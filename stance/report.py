@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,13 +56,22 @@ def write_mentions(frame: pd.DataFrame, path: Path) -> Path:
     raise ValueError(f"output format of {path.name}: expected .csv, .jsonl or .parquet")
 
 
-def draw_plots(mentions: pd.DataFrame, out: Path, config: ReportConfig, freq: str = "day") -> list[Path]:
-    """Draw the four plots from a mentions table into ``out`` (PNG and SVG)."""
+def draw_plots(mentions: pd.DataFrame, out: Path, config: ReportConfig, freq: str = "day",
+               tables: Mapping[str, pd.DataFrame] | None = None) -> list[Path]:
+    """Draw the four plots from a mentions table into ``out`` (PNG and SVG).
+
+    ``tables`` may hold ``by_article.csv``, ``by_date.csv`` and ``by_actor.csv`` already
+    aggregated from ``mentions`` (with the same ``config`` and ``freq``); missing ones are computed.
+    """
     from .plots import plot_actor_overview, plot_heatmap, plot_stance_vs_sentiment, plot_timeline, save_figure
 
-    by_article = aggregate_by_article(mentions, config)
-    by_date = aggregate_by_date(mentions, freq, config)
-    by_actor = aggregate_by_actor(mentions, config)
+    given = tables or {}
+    builders: dict[str, Callable[[], pd.DataFrame]] = {
+        "by_article.csv": lambda: aggregate_by_article(mentions, config),
+        "by_date.csv": lambda: aggregate_by_date(mentions, freq, config),
+        "by_actor.csv": lambda: aggregate_by_actor(mentions, config),
+    }
+    by_article, by_date, by_actor = (given[name] if name in given else build() for name, build in builders.items())
     names = dict(zip(mentions["actor"], mentions.get("actor_name", mentions["actor"])))
     figures = {
         "timeline": plot_timeline(by_date, top=config.top_actors, min_mentions=config.min_mentions, names=names),
@@ -94,7 +103,7 @@ def write_report(result: CorpusResult, out: str | Path, *, config: ReportConfig 
     written = [write_table(frame, folder / name) for name, frame in tables.items()]
     if progress:
         progress("plots")
-    plots = draw_plots(mentions, folder, config, freq) if len(mentions) else []
+    plots = draw_plots(mentions, folder, config, freq, tables) if len(mentions) else []
     report = folder / "report.md"
     atomic_write_text(report, render_markdown(result, tables, config, freq, model_info or {}))
     return ReportFiles(folder, tuple(written), tuple(plots), report)
