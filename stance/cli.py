@@ -199,7 +199,7 @@ def _summary(result: Any, seconds: float, out: Path) -> str:
 
 def _nothing_read(result: Any) -> bool:
     """True when inputs were given but not one article could be analysed."""
-    return bool(len(result.skipped)) and not int((result.articles["status"] == "ok").sum())
+    return bool(len(result.skipped)) and not result.analysed_count
 
 
 def _finish(result: Any, started: float, out: Path, quiet: bool) -> int:

@@ -61,9 +61,6 @@ class NameBlindSentenceBaseline:
     def predict(self, inputs: Sequence[Any]) -> np.ndarray:
         return np.asarray(self.model_.predict(self._blind(inputs)), dtype=object)
 
-    def predict_proba(self, inputs: Sequence[Any]) -> np.ndarray:
-        return np.asarray(self.model_.predict_proba(self._blind(inputs)))
-
 
 class LexiconBaseline:
     """Sign of the lexicon polarity sum of the sentence: >0 positive, <0 negative, else neutral."""

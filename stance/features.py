@@ -23,7 +23,7 @@ from .resources import lexicon_file
 
 TARGET_TOKEN = "zzziel"
 OTHER_TOKEN = "zzzakteur"
-NEGATORS = frozenset({"nicht", "nichts", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "ohne", "weder", "noch"} - {"noch"})
+NEGATORS = frozenset({"nicht", "nichts", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "ohne", "weder"})
 NEGATION_SCOPE = 3
 _WORD_RE = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 

@@ -8,7 +8,6 @@ Both are scikit-learn classifiers built from stock parts (``FeatureUnion`` of
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -199,10 +198,6 @@ class _LinearTextClassifier(ClassifierMixin, BaseEstimator):
         index = list(self.classes_).index(label)
         order = np.argsort(-coef[index])[:top]
         return [(str(names[i]), float(coef[index][i])) for i in order]
-
-    def config_dict(self) -> dict[str, Any]:
-        """The resolved config as a JSON-ready dict."""
-        return asdict(self.config or ModelConfig())
 
 
 class StanceModel(_LinearTextClassifier):

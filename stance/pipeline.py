@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from .actors import ActorRegistry
 from .articles import iter_corpus
 from .config import IngestConfig, NlpConfig
-from .actors import resolve_registry
 from .mentions import iter_article_mentions
 from .nlp import load_nlp
 from .records import Article, Skipped, SourceFile
@@ -94,7 +93,7 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
 
     analyzer = analyzer or load()
     if actors is not None:
-        analyzer = analyzer.with_actors(resolve_registry(actors))
+        analyzer = analyzer.with_actors(actors)
     jobs = _resolve_jobs(jobs)
     mention_frames: list[pd.DataFrame] = []
     article_rows: list[dict[str, Any]] = []

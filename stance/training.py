@@ -12,7 +12,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,13 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from sklearn.model_selection import StratifiedGroupKFold
 
 from .actors import ActorRegistry, load_actors
-from .config import ModelConfig
+from .config import ModelConfig, NlpConfig
 from .dataset import LabelledUnit, data_fingerprint, load_units
 from .errors import DataValidationError
 from .features import TargetText
 from .model import SentimentModel, StanceModel
 from .mentions import unit_spans
 from .nlp import NAME_LABEL, ROLE_LABEL, SPANS_KEY, ActorMatcher, load_nlp
-from .config import NlpConfig
 from .persistence import save_model
 from .records import LABELS
 
@@ -156,28 +155,19 @@ def cross_validate(data: TrainingSet, task: str, config: ModelConfig, *,
     fit = factory or (lambda side: fit_model(side, task, config))
     outputs = _run_folds(gold, extra, splits, fit)
     predicted = np.empty(len(y), dtype=object)
-    proba = np.zeros((len(y), len(LABELS)))
-    for (_, test_idx), (fold_pred, fold_proba) in zip(splits, outputs):
+    for (_, test_idx), fold_pred in zip(splits, outputs):
         predicted[test_idx] = fold_pred
-        proba[test_idx] = fold_proba
-    return {"y_true": y.tolist(), "y_pred": predicted.tolist(), "proba": proba, "units": gold.units, "inputs": gold.inputs}
+    return {"y_true": y.tolist(), "y_pred": predicted.tolist(), "units": gold.units, "inputs": gold.inputs}
 
 
 def _fold(gold: TrainingSet, extra: TrainingSet, train_idx: Sequence[int], test_idx: Sequence[int],
-          fit: Callable[[TrainingSet], Any]) -> tuple[np.ndarray, np.ndarray]:
+          fit: Callable[[TrainingSet], Any]) -> np.ndarray:
     side = TrainingSet(tuple(gold.units[i] for i in train_idx) + extra.units, tuple(gold.inputs[i] for i in train_idx) + extra.inputs)
-    model = fit(side)
-    test_inputs = [gold.inputs[i] for i in test_idx]
-    proba = np.zeros((len(test_idx), len(LABELS)))
-    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
-        fold_proba = model.predict_proba(test_inputs)
-        for k, label in enumerate(model.classes_):
-            proba[:, LABELS.index(label)] = fold_proba[:, k]
-    return np.asarray(model.predict(test_inputs), dtype=object), proba
+    return np.asarray(fit(side).predict([gold.inputs[i] for i in test_idx]), dtype=object)
 
 
 def _run_folds(gold: TrainingSet, extra: TrainingSet, splits: list[tuple[np.ndarray, np.ndarray]],
-               fit: Callable[[TrainingSet], Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+               fit: Callable[[TrainingSet], Any]) -> list[np.ndarray]:
     """Fit and predict every fold, in worker processes on all cores (order of results is kept)."""
     from joblib import Parallel, delayed
 
@@ -202,11 +192,9 @@ def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *,
     stance_side, sentiment_side = training_side(data, "stance", config), training_side(data, "sentiment", config)
     check_trainable(stance_side, config, "stance")
     check_trainable(sentiment_side, config, "sentiment")
-    results: dict[str, Any] = {}
-    if evaluate:
-        results = evaluate_models(data, config)
     stance_model = fit_model(stance_side, "stance", config)
     sentiment_model = fit_model(sentiment_side, "sentiment", config)
+    results = evaluate_models(data, config, stance_model=stance_model) if evaluate else {}
     counts = Counter((u.source, u.stance) for u in stance_side.units)
     metadata = {
         "trained_on": {
@@ -223,8 +211,11 @@ def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *,
     return metadata
 
 
-def evaluate_models(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
-    """Cross-validated (sample gold) and development-split (GerNTSA) metrics of both models."""
+def evaluate_models(data: TrainingSet, config: ModelConfig, *, stance_model: StanceModel | SentimentModel | None = None) -> dict[str, Any]:
+    """Cross-validated (sample gold) and development-split (GerNTSA) metrics of both models.
+
+    ``stance_model``: the stance model already fitted on the training side, if there is one.
+    """
     results: dict[str, Any] = {}
     for task in ("stance", "sentiment"):
         gold_articles = {u.doc_id for u in data.units if u.source == "sample" and unit_label(u, task) is not None}
@@ -235,11 +226,7 @@ def evaluate_models(data: TrainingSet, config: ModelConfig) -> dict[str, Any]:
         results[f"{task}_cv"] = metrics(cv["y_true"], cv["y_pred"])
     dev = dev_split(data)
     if dev.units:
-        model = fit_model(training_side(data, "stance", config), "stance", config)
+        model = stance_model or fit_model(training_side(data, "stance", config), "stance", config)
         results["stance_gerntsa_dev"] = metrics([u.stance for u in dev.units], list(model.predict(dev.inputs)))
     return results
 
-
-def with_overrides(config: ModelConfig, **overrides: Any) -> ModelConfig:
-    """A copy of ``config`` with the given fields replaced (None values ignored)."""
-    return replace(config, **{k: v for k, v in overrides.items() if v is not None})
