@@ -59,21 +59,21 @@ def find_mentions(text: str, *, date: dt.date | None = None, actors: ActorRegist
     nlp = load_nlp(NlpConfig(), resolve_registry(actors))
     result: list[Mention] = []
     for _, chunks in iter_docs(nlp, [text]):
-        result.extend(mentions_from_chunks(chunks, date=date, doc_id=doc_id, matcher=_matcher(nlp)))
+        result.extend(mentions_from_chunks(chunks, date=date, doc_id=doc_id, matcher=actor_matcher(nlp)))
     return result
 
 
 def iter_article_mentions(articles: Iterable[Article], nlp: Language, batch_size: int = 64) -> Iterator[ArticleMentions]:
     """Stream sentences and mentions for each article (in input order)."""
-    matcher = _matcher(nlp)
+    matcher = actor_matcher(nlp)
     pending: list[Article] = []
 
     def flush() -> Iterator[ArticleMentions]:
         for index, chunks in iter_docs(nlp, (a.text for a in pending), batch_size=batch_size):
             article = pending[index]
-            sentences = tuple(s for s, _, _ in sentences_from_docs(chunks))
-            mentions = tuple(mentions_from_chunks(chunks, date=article.date, doc_id=article.id, matcher=matcher))
-            yield ArticleMentions(article, sentences, mentions)
+            located = sentences_from_docs(chunks)
+            mentions = mentions_from_chunks(chunks, date=article.date, doc_id=article.id, matcher=matcher, sentences=located)
+            yield ArticleMentions(article, tuple(s for s, _, _ in located), tuple(mentions))
         pending.clear()
 
     for article in articles:
@@ -83,19 +83,23 @@ def iter_article_mentions(articles: Iterable[Article], nlp: Language, batch_size
     yield from flush()
 
 
-def _matcher(nlp: Language) -> ActorMatcher:
+def actor_matcher(nlp: Language) -> ActorMatcher:
+    """The actor matcher component of a pipeline built by :func:`~stance.nlp.load_nlp`."""
     component = nlp.get_pipe("stance_actor_matcher")
     assert isinstance(component, ActorMatcher)
     return component
 
 
 def mentions_from_chunks(chunks: list[tuple[int, Doc]], *, date: dt.date | None, doc_id: str | None,
-                         matcher: ActorMatcher) -> list[Mention]:
-    """Turn the actor spans of a processed text into one Mention per (sentence, actor)."""
+                         matcher: ActorMatcher, sentences: list[tuple[Sentence, int, int]] | None = None) -> list[Mention]:
+    """Turn the actor spans of a processed text into one Mention per (sentence, actor).
+
+    ``sentences``: the text's :func:`~stance.sentences.sentences_from_docs` if already computed.
+    """
     mentions: list[Mention] = []
     spans_by_chunk = [sorted(doc.spans[SPANS_KEY], key=lambda s: s.start) for _, doc in chunks]
     starts_by_chunk = [[s.start for s in spans] for spans in spans_by_chunk]
-    for sentence, first_token, number in sentences_from_docs(chunks):
+    for sentence, first_token, number in (sentences if sentences is not None else sentences_from_docs(chunks)):
         offset, doc = chunks[number]
         spans = spans_by_chunk[number]
         if not spans:
@@ -130,6 +134,15 @@ def unit_spans(actor: str | None, refs: Iterable[tuple[str, int, int]], unresolv
     target = [(s, e) for a, s, e in refs if a == actor] + [(s, e) for h, s, e in unresolved if actor in h] + list(extra_target)
     others = [(s, e) for a, s, e in refs if a != actor] + [(s, e) for h, s, e in unresolved if actor not in h]
     return split_target_and_others(target, others)
+
+
+def undated_refs(doc: Doc, matcher: ActorMatcher) -> tuple[list[tuple[str, int, int]], list[UnresolvedRole]]:
+    """Name references ``(actor, start_char, end_char)`` of a processed text and its roles as
+    unresolved ``(possible actors, start_char, end_char)``: references as seen without a date."""
+    spans = doc.spans[SPANS_KEY]
+    names = [(s.id_, s.start_char, s.end_char) for s in spans if s.label_ == NAME_LABEL]
+    roles = [(matcher.role_holders(s.id_), s.start_char, s.end_char) for s in spans if s.label_ == ROLE_LABEL]
+    return names, roles
 
 
 def _resolved_refs(spans: Iterable[Span], date: dt.date | None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -84,9 +84,7 @@ class Analyzer:
         for k, m in enumerate(mentions):
             j = sent_index[m.sentence]
             scored.append(ScoredMention(
-                actor=m.actor, surface=m.surface, start=m.start, end=m.end, sentence=m.sentence,
-                sentence_start=m.sentence_start, sentence_end=m.sentence_end, sentence_index=m.sentence_index,
-                kind=m.kind, doc_id=m.doc_id, target_spans=m.target_spans, other_spans=m.other_spans,
+                **{f.name: getattr(m, f.name) for f in fields(Mention)},
                 stance=stance_classes[int(stance_proba[k].argmax())], stance_score=float(stance_scores[k]),
                 stance_proba=_proba_dict(stance_proba[k], stance_classes),
                 sentiment=sentiment_classes[int(sent_proba[j].argmax())], sentiment_score=float(sent_scores[j]),
@@ -102,20 +100,20 @@ class Analyzer:
         ValueError
             If the span is empty or outside the sentence.
         """
-        if not 0 <= start < end <= len(sentence):
-            raise ValueError(f"span {start}..{end} is not inside the sentence of length {len(sentence)}")
-        row = self._target_text(sentence, start, end)
-        proba = self.stance_model.predict_proba([row])[0]
-        classes = list(self.stance_model.classes_)
-        score = float(score_from_proba(proba[None, :], classes)[0])
-        return TargetScore(classes[int(proba.argmax())], score, _proba_dict(proba, classes))
+        return self._score_row(self._target_text(sentence, start, end))
 
     def explain(self, sentence: str, start: int, end: int, *, top: int = 10) -> Explanation:
         """The features (from the linear weights) that pushed the stance toward a span."""
         row = self._target_text(sentence, start, end)
-        result = self.score_target(sentence, start, end)
+        result = self._score_row(row)
         contributions = self.stance_model.explain(row, top=top)
         return Explanation(result.stance, result.stance_score, tuple(contributions))
+
+    def _score_row(self, row: TargetText) -> TargetScore:
+        proba = self.stance_model.predict_proba([row])[0]
+        classes = list(self.stance_model.classes_)
+        score = float(score_from_proba(proba[None, :], classes)[0])
+        return TargetScore(classes[int(proba.argmax())], score, _proba_dict(proba, classes))
 
     def _target_text(self, sentence: str, start: int, end: int) -> TargetText:
         """The marked span as target, masked like a training unit.
@@ -124,16 +122,14 @@ class Analyzer:
         too; every other actor reference (roles included, resolved as in training) is masked
         as another actor.
         """
-        from .mentions import unit_spans
-        from .nlp import NAME_LABEL, ROLE_LABEL, SPANS_KEY, ActorMatcher, load_nlp
+        from .mentions import actor_matcher, undated_refs, unit_spans
+        from .nlp import load_nlp
 
+        if not 0 <= start < end <= len(sentence):
+            raise ValueError(f"span {start}..{end} is not inside the sentence of length {len(sentence)}")
         nlp = load_nlp(NlpConfig(lemmatizer=False), self.registry)
-        matcher = nlp.get_pipe("stance_actor_matcher")
-        assert isinstance(matcher, ActorMatcher)
         doc = nlp(sentence)
-        spans = doc.spans[SPANS_KEY]
-        names = [(s.id_, s.start_char, s.end_char) for s in spans if s.label_ == NAME_LABEL]
-        roles = [(matcher.role_holders(s.id_), s.start_char, s.end_char) for s in spans if s.label_ == ROLE_LABEL]
+        names, roles = undated_refs(doc, actor_matcher(nlp))
         actor = next((a for a, s, e in names if s < end and start < e), None)
         target, others = unit_spans(actor, names, roles, extra_target=[(start, end)])
         return TargetText(sentence, target, others)

@@ -26,8 +26,8 @@ from .dataset import LabelledUnit, data_fingerprint, load_units
 from .errors import DataValidationError
 from .features import TargetText
 from .model import SentimentModel, StanceModel
-from .mentions import unit_spans
-from .nlp import NAME_LABEL, ROLE_LABEL, SPANS_KEY, ActorMatcher, load_nlp
+from .mentions import actor_matcher, undated_refs, unit_spans
+from .nlp import load_nlp
 from .persistence import save_model
 from .records import LABELS
 
@@ -58,18 +58,12 @@ def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None
     """
     usable = [u for u in units if u.usable]
     nlp = load_nlp(NlpConfig(lemmatizer=False), registry or load_actors())
-    matcher = nlp.get_pipe("stance_actor_matcher")
-    assert isinstance(matcher, ActorMatcher)
+    matcher = actor_matcher(nlp)
     sentences = sorted({u.sentence for u in usable})
-    names: dict[str, list[tuple[str, int, int]]] = {}
-    roles: dict[str, list[tuple[frozenset[str], int, int]]] = {}
-    for sentence, doc in zip(sentences, nlp.pipe(sentences, batch_size=256)):
-        spans = doc.spans[SPANS_KEY]
-        names[sentence] = [(s.id_, s.start_char, s.end_char) for s in spans if s.label_ == NAME_LABEL]
-        roles[sentence] = [(matcher.role_holders(s.id_), s.start_char, s.end_char) for s in spans if s.label_ == ROLE_LABEL]
+    refs = {sentence: undated_refs(doc, matcher) for sentence, doc in zip(sentences, nlp.pipe(sentences, batch_size=256))}
     inputs = []
     for unit in usable:
-        found_names, found_roles = names.get(unit.sentence, []), roles.get(unit.sentence, [])
+        found_names, found_roles = refs[unit.sentence]
         target, others = unit_spans(unit.actor, found_names, found_roles,
                                     extra_target=_labelled_span(unit, found_names, found_roles))
         inputs.append(TargetText(unit.sentence, target, others))
