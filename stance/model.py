@@ -116,7 +116,15 @@ def make_sentiment_pipeline(config: ModelConfig) -> Pipeline:
 
 
 class _LinearTextClassifier(ClassifierMixin, BaseEstimator):
-    """Shared fit/predict/explain for the two models (parameters: a ModelConfig's fields)."""
+    """Shared fit/predict/explain for the two models.
+
+    Attributes
+    ----------
+    pipeline_ : sklearn.pipeline.Pipeline
+        The fitted feature union and classifier.
+    classes_ : ndarray of str
+        The labels, in the column order of :meth:`predict_proba`.
+    """
 
     def __init__(self, *, config: ModelConfig | None = None, target_aware: bool = True) -> None:
         self.config = config
@@ -210,12 +218,7 @@ class StanceModel(_LinearTextClassifier):
     target_aware : bool, default True
         False gives the target-ignoring sentence-level TF-IDF baseline.
 
-    Attributes
-    ----------
-    pipeline_ : sklearn.pipeline.Pipeline
-        The fitted feature union and classifier.
-    classes_ : ndarray of str
-        The labels, in the column order of :meth:`predict_proba`.
+    Fitted attributes ``pipeline_`` and ``classes_`` as in the shared base class.
     """
 
     def _make_pipeline(self, config: ModelConfig) -> Pipeline:
@@ -225,12 +228,7 @@ class StanceModel(_LinearTextClassifier):
 class SentimentModel(_LinearTextClassifier):
     """Overall sentiment of a sentence: negative / neutral / positive (target ignored).
 
-    Attributes
-    ----------
-    pipeline_ : sklearn.pipeline.Pipeline
-        The fitted feature union and classifier.
-    classes_ : ndarray of str
-        The labels, in the column order of :meth:`predict_proba`.
+    Fitted attributes ``pipeline_`` and ``classes_`` as in the shared base class.
     """
 
     def _make_pipeline(self, config: ModelConfig) -> Pipeline:
