@@ -50,6 +50,7 @@ class Actor:
     name: str
     aliases: tuple[str, ...]
     roles: tuple[Role, ...] = ()
+    extends: bool = False  # a user entry that adds aliases and roles to a known actor
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +77,23 @@ class ActorRegistry:
         return any(a.id == actor_id for a in self.actors)
 
     def extended(self, other: ActorRegistry) -> ActorRegistry:
-        """A registry with ``other``'s actors added; an actor with a known id replaces it."""
+        """A registry with ``other``'s actors added.
+
+        An actor with a known id replaces it, unless it is marked ``extend = true``: then its
+        aliases and roles are added to the known actor, which keeps everything else.
+
+        Raises
+        ------
+        ActorRegistryError
+            If an ``extend`` entry names an actor this registry does not know.
+        """
+        unknown = [a.id for a in other.actors if a.extends and a.id not in self]
+        if unknown:
+            raise ActorRegistryError(
+                f"{other.source}: 'extend = true' needs a known actor id; unknown: {', '.join(unknown)}"
+            )
         replaced = {a.id: a for a in other.actors}
-        merged = [replaced.pop(a.id, a) for a in self.actors]
+        merged = [_merge_actor(a, replaced.pop(a.id)) if a.id in replaced else a for a in self.actors]
         merged.extend(a for a in other.actors if a.id in replaced)
         exclude = tuple(dict.fromkeys(self.exclude + other.exclude))
         return ActorRegistry(tuple(merged), exclude, f"{self.source} + {other.source}")
@@ -89,6 +104,15 @@ class ActorRegistry:
             return self.get(actor_id).name
         except KeyError:
             return actor_id
+
+
+def _merge_actor(known: Actor, new: Actor) -> Actor:
+    """``new`` replaces ``known``, or adds its aliases and roles when it only extends it."""
+    if not new.extends:
+        return new
+    aliases = tuple(dict.fromkeys(known.aliases + new.aliases))
+    roles = tuple(dict.fromkeys(known.roles + new.roles))
+    return Actor(known.id, known.name, aliases, roles)
 
 
 def resolve_registry(actors: ActorRegistry | str | Path | None) -> ActorRegistry:
@@ -102,7 +126,9 @@ def load_actors(path: str | Path | None = None, *, extend_default: bool | None =
     """Load an actor registry from TOML or JSON.
 
     With no path the packaged registry is returned. A user file extends the packaged
-    registry unless it sets ``replace = true`` at the top (or ``extend_default=False``).
+    registry unless it sets ``replace = true`` at the top (or ``extend_default=False``): its
+    new actors are added, an actor with a known id replaces the packaged one, and an entry
+    with ``extend = true`` only adds aliases and roles to the known actor of that id.
 
     Raises
     ------
@@ -122,7 +148,13 @@ def load_actors(path: str | Path | None = None, *, extend_default: bool | None =
     data = _read_registry_file(path)
     registry = registry_from_mapping(data, source=str(path))
     replace_default = bool(data.get("replace", False)) if extend_default is None else not extend_default
-    return registry if replace_default else _packaged_registry().extended(registry)
+    if replace_default:
+        extending = [a.id for a in registry.actors if a.extends]
+        if extending:
+            raise ActorRegistryError(f"{path}: 'extend = true' needs the default registry, but the file replaces it "
+                                     f"(replace = true): {', '.join(extending)}")
+        return registry
+    return _packaged_registry().extended(registry)
 
 
 @lru_cache(maxsize=1)
@@ -189,6 +221,10 @@ def registry_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>")
 def _parse_actor(entry: Mapping[str, Any], actor_id: str, where: str, problems: list[str]) -> Actor | None:
     name = entry.get("name", actor_id)
     aliases = entry.get("aliases", [])
+    extends = entry.get("extend", False)
+    if not isinstance(extends, bool):
+        problems.append(f"{where}: 'extend' must be true or false, got {extends!r}")
+        return None
     if not isinstance(name, str) or not name.strip():
         problems.append(f"{where}: 'name' must be a non-empty string")
         return None
@@ -203,7 +239,7 @@ def _parse_actor(entry: Mapping[str, Any], actor_id: str, where: str, problems: 
     if not aliases and not roles:
         problems.append(f"{where}: needs at least one alias or role")
         return None
-    return Actor(actor_id, name.strip(), tuple(a.strip() for a in aliases), tuple(roles))
+    return Actor(actor_id, name.strip(), tuple(a.strip() for a in aliases), tuple(roles), extends)
 
 
 def _parse_role(role: object, where: str, problems: list[str]) -> Role | None:

@@ -40,7 +40,9 @@ _HEADER_RE = re.compile(
     re.IGNORECASE,
 )
 # " date 2025-10-21 Ein Treffen ..." at the very start of a file.
-_DATE_PREFIX_RE = re.compile(rf"^\s*(?:date|datum)\s*:?\s+(?P<date>{DATE_PATTERN})\s*", re.IGNORECASE)
+# A month alone (" date 2024-07") is stripped too; the article stays undated (never guessed).
+_DATE_PREFIX_RE = re.compile(rf"^\s*(?:date|datum)\s*:?\s+(?P<date>{DATE_PATTERN}|\d{{4}}-\d{{1,2}}(?![\d-]))\s*", re.IGNORECASE)
+_MONTH_ONLY_RE = re.compile(r"^\d{4}-\d{1,2}$")
 # "Stand: 21.10.2025, 14:30 Uhr" / "Veröffentlicht am 21. Oktober 2025" near the top of a web page.
 _STAND_RE = re.compile(rf"^\s*(?:Stand|Veröffentlicht(?: am)?|Aktualisiert(?: am)?|Datum)\s*:?\s*(?P<date>{DATE_PATTERN})", re.IGNORECASE)
 
@@ -127,6 +129,8 @@ def _skip_file(display: str, reason: str) -> Iterator[Skipped | SourceFile]:
 def _date_warnings(raw_date: str | None, date: dt.date | None) -> tuple[str, ...]:
     """A warning when a date was given but is not a valid date (the article stays undated)."""
     if raw_date and date is None:
+        if _MONTH_ONLY_RE.match(raw_date):
+            return (f"date {raw_date!r} gives only a month; the article is treated as undated",)
         return (f"date {raw_date!r} is not a valid date; the article is treated as undated",)
     return ()
 
@@ -178,11 +182,18 @@ def _read_file(path: Path, display: str, config: IngestConfig) -> tuple[list[Art
     elif suffix in (".html", ".htm"):
         articles, skips = _read_html(decoded.text, display), []
     else:
-        articles, skips = _read_plain(decoded.text, display), []
+        articles, skips = articles_from_text(decoded.text, display), []
     return articles, skips, decoded.encoding
 
 
-def _read_plain(raw: str, display: str) -> list[Article]:
+def articles_from_text(raw: str, display: str) -> list[Article]:
+    """Read the text of one plain-text input, as a ``.txt`` file named ``display`` is read.
+
+    Examples
+    --------
+    >>> [(a.id, a.date) for a in articles_from_text(" date 2025-10-21 Putin sprach.", "x")]
+    [('x#1', datetime.date(2025, 10, 21))]
+    """
     segments = split_segments(normalize_text(raw))
     articles = []
     for k, seg in enumerate(segments, start=1):

@@ -33,6 +33,24 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=0, help="worker processes (default 0 = all cores)")
 
 
+def _add_corpora_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pool", type=Path, help="the news pool (pool.jsonl or its folder) that news.jsonl refers to "
+                        "(default: [corpora] in --config, else ../shared/corpus/news_pool/)")
+    parser.add_argument("--gerntsa", type=Path, help="GerNTSA train.jsonl that gerntsa.jsonl refers to "
+                        "(default: [corpora] in --config, else ../shared/datasets/gerntsa/train.jsonl)")
+
+
+def _corpora(args: argparse.Namespace) -> dict[str, Any]:
+    """External corpus paths: command-line options over the config's [corpora] table."""
+    from .config import load_corpora_config
+
+    paths: dict[str, Any] = dict(load_corpora_config(getattr(args, "config", None)))
+    for name, value in (("news_pool", args.pool), ("gerntsa", args.gerntsa)):
+        if value is not None:
+            paths[name] = value
+    return paths
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="stance", description="How German news text portrays political actors.")
@@ -83,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, nargs="+", required=True, help="labelled JSONL files or folders (e.g. training/data)")
     p.add_argument("--out", type=Path, required=True, help="model folder to write")
     p.add_argument("--config", type=Path, help="TOML config ([model] table), e.g. training/config.toml")
-    p.add_argument("--no-eval", action="store_true", help="skip cross-validation and development metrics")
+    p.add_argument("--no-eval", action="store_true", help="skip the development-split metrics")
+    p.add_argument("--cv", action="store_true", help="also cross-validate on the sample gold (secondary figure; slower)")
+    _add_corpora_args(p)
     _add_common(p)
 
     p = sub.add_parser("evaluate", help="evaluate a model on labelled data",
@@ -91,9 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "write them as JSON and a confusion-matrix PNG.")
     p.add_argument("--model", type=Path, help="model folder (default: packaged model)")
     p.add_argument("--data", type=Path, nargs="+", required=True, help="labelled JSONL files")
-    p.add_argument("--split", choices=("all", "dev", "train"), default="all", help="only records of this split (GerNTSA)")
+    p.add_argument("--split", choices=("all", "dev", "train"), default="all", help="only records of this split (news and GerNTSA records carry one)")
     p.add_argument("--task", choices=("stance", "sentiment"), default="stance")
     p.add_argument("--out", type=Path, default=Path("reports/evaluation"), help="folder for metrics.json and confusion.png")
+    p.add_argument("--config", type=Path, help="TOML config whose [corpora] table gives the external corpora")
+    _add_corpora_args(p)
     _add_common(p)
 
     p = sub.add_parser("model-report", help="write reports/model: final models vs. baselines, per actor, features",
@@ -102,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, nargs="+", default=[Path("training/data")])
     p.add_argument("--config", type=Path, default=None)
     p.add_argument("--out", type=Path, default=Path("reports/model"))
+    _add_corpora_args(p)
     _add_common(p)
     return parser
 
@@ -305,12 +328,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .training import train
 
     config = load_model_config(args.config)
-    meta = train(args.data, args.out, config=config, evaluate=not args.no_eval)
+    meta = train(args.data, args.out, config=config, evaluate=not args.no_eval, cv=args.cv, corpora=_corpora(args))
     if not args.quiet:
         print(f"stance: trained on {meta['trained_on']['stance_rows']} stance / {meta['trained_on']['sentiment_rows']} "
               f"sentiment units in {meta['train_seconds']} s -> {args.out}")
         for name, result in meta["metrics"].items():
-            print(f"  {name:<22} macro-F1 {result['macro_f1']:.3f}  accuracy {result['accuracy']:.3f}  (n={result['n']})")
+            if "macro_f1" in result:
+                print(f"  {name:<22} macro-F1 {result['macro_f1']:.3f}  accuracy {result['accuracy']:.3f}  (n={result['n']})")
     return EXIT_OK
 
 
@@ -318,7 +342,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """``stance evaluate``."""
     from .evaluation import evaluate_model_on
 
-    report = evaluate_model_on(args.model, args.data, split=args.split, task=args.task, out=args.out)
+    report = evaluate_model_on(args.model, args.data, split=args.split, task=args.task, out=args.out, corpora=_corpora(args))
     if not args.quiet:
         print(report)
     return EXIT_OK
@@ -329,7 +353,7 @@ def cmd_model_report(args: argparse.Namespace) -> int:
     from .config import load_model_config
     from .evaluation import write_model_report
 
-    path = write_model_report(args.data, args.out, config=load_model_config(args.config))
+    path = write_model_report(args.data, args.out, config=load_model_config(args.config), corpora=_corpora(args))
     if not args.quiet:
         print(f"stance: model report -> {path}")
     return EXIT_OK

@@ -59,6 +59,8 @@ class ModelConfig:
     use_lexicon: bool = True
     use_cues: bool = True
     use_structure: bool = False
+    use_frames: bool = False
+    lexicon_drop_neutral: bool = False
     mask_target: bool = True
     mask_others: bool = True
     use_sentence_words: bool = False
@@ -66,10 +68,12 @@ class ModelConfig:
     weight_gold: float = 1.0
     weight_constructed: float = 1.0
     weight_gerntsa: float = 1.0
+    weight_news: float = 1.0
+    refit_with_dev: bool = True
     cv_folds: int = 5
     min_rows: int = 30
-    sources_stance: tuple[str, ...] = ("sample", "constructed", "gerntsa")
-    sources_sentiment: tuple[str, ...] = ("sample", "constructed")
+    sources_stance: tuple[str, ...] = ("sample", "constructed", "gerntsa", "news")
+    sources_sentiment: tuple[str, ...] = ("sample", "constructed", "news")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,29 @@ def model_config_from_mapping(data: dict[str, Any], *, source: str = "<mapping>"
     return replace(defaults, **values)
 
 
+def load_corpora_config(path: str | Path | None) -> dict[str, str]:
+    """The ``[corpora]`` table of a training config: paths of external corpora by name.
+
+    Relative paths are taken as written (relative to the working folder, like ``--data``).
+    """
+    if path is None:
+        return {}
+    data = _read_toml(Path(path))
+    table = data.get("corpora", {})
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise InputFormatError(f"{path}: [corpora] must map corpus names to paths (strings)")
+    return dict(table)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputFormatError(f"{path}: config file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputFormatError(f"{path}: invalid TOML: {exc}") from exc
+
+
 def load_model_config(path: str | Path | None) -> ModelConfig:
     """Read a TOML training config (its ``[model]`` table, or the top level).
 
@@ -134,13 +161,8 @@ def load_model_config(path: str | Path | None) -> ModelConfig:
     if path is None:
         return ModelConfig()
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputFormatError(f"{path}: config file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFormatError(f"{path}: invalid TOML: {exc}") from exc
-    table = data.get("model", data)
+    data = _read_toml(path)
+    table = data.get("model", {k: v for k, v in data.items() if k != "corpora"})
     if not isinstance(table, dict):
         raise InputFormatError(f"{path}: [model] must be a table")
     return model_config_from_mapping(table, source=str(path))

@@ -6,6 +6,15 @@ Record format (ANNOTATION.md, plus ``source``, ``start``/``end`` and optional fl
      "source": "sample", "sentence": "...", "actor": "putin", "mention": "Kremlchef",
      "start": 4, "end": 13, "stance": "negative", "sentiment": "negative", "note": "..."}
 
+Third-party text (the news pool, GerNTSA) is never stored: such a record holds, instead of
+``sentence``, a reference into its external corpus, and the sentence is read from there when
+the data is loaded::
+
+    {"id": "news-A0004-s001-trump", "doc_id": "news/A0004", "source": "news",
+     "corpus": "news_pool", "ref": "A0004", "url": "https://...", "outlet": "example.de",
+     "sentence_start": 152, "sentence_end": 290, "sentence_sha256": "...", "split": "train",
+     "actor": "trump", "mention": "Trumps", "start": 55, "end": 61, ...}
+
 Every problem in every file is collected and reported at once, each with file and line.
 """
 
@@ -13,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +31,39 @@ from .actors import ActorRegistry, load_actors
 from .errors import DataValidationError
 from .records import LABELS
 
-SOURCES: tuple[str, ...] = ("sample", "constructed", "gerntsa")
-_REQUIRED = ("id", "doc_id", "source", "sentence", "mention", "start", "end", "stance")
-_OPTIONAL = ("actor", "sentiment", "note", "actor_error", "added", "split", "date", "kind", "target")
+SOURCES: tuple[str, ...] = ("sample", "constructed", "gerntsa", "news")
+_REQUIRED = ("id", "doc_id", "source", "mention", "start", "end", "stance")
+_OPTIONAL = ("sentence", "actor", "sentiment", "note", "actor_error", "added", "split", "date", "kind", "target", "annotator",
+             *("corpus", "ref", "sentence_start", "sentence_end", "sentence_sha256", "url", "outlet"))
+_REFERENCE = ("ref", "sentence_start", "sentence_end", "sentence_sha256")
 _SPLITS = ("train", "dev")
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalCorpus:
+    """A corpus whose text the project never stores: records point into it by id and offsets."""
+
+    name: str
+    default_path: str  # relative to the project root (or the working folder)
+    text_field: str
+    option: str  # the CLI option that gives its path
+
+
+EXTERNAL_CORPORA: dict[str, ExternalCorpus] = {
+    "news_pool": ExternalCorpus("news_pool", "../shared/corpus/news_pool/pool.jsonl", "text", "--pool"),
+    "gerntsa": ExternalCorpus("gerntsa", "../shared/datasets/gerntsa/train.jsonl", "sentence", "--gerntsa"),
+}
+
+
+def sentence_sha256(sentence: str) -> str:
+    """The SHA-256 (hex) of a sentence's UTF-8 text, as stored in reference records.
+
+    Examples
+    --------
+    >>> sentence_sha256("Putin lügt.")[:12]
+    'cf2295061ae6'
+    """
+    return hashlib.sha256(sentence.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +85,7 @@ class LabelledUnit:
     added: bool = False
     note: str | None = None
     location: str = ""
+    outlet: str | None = None
 
     @property
     def usable(self) -> bool:
@@ -54,33 +93,102 @@ class LabelledUnit:
         return not self.actor_error and self.stance is not None
 
 
+class CorpusTexts:
+    """Reads external corpora on first use and hands out their texts by record id.
+
+    ``paths`` maps a corpus name (``news_pool``, ``gerntsa``) to its JSONL file or folder;
+    a corpus without a given path is looked for at its default place, relative to the
+    working folder and to the project that holds the data file.
+    """
+
+    def __init__(self, paths: Mapping[str, str | Path | None] | None = None) -> None:
+        unknown = sorted(set(paths or {}) - set(EXTERNAL_CORPORA))
+        if unknown:
+            raise DataValidationError([f"unknown external corpus {', '.join(unknown)} (known: {', '.join(EXTERNAL_CORPORA)})"])
+        self.paths = {k: Path(v) for k, v in (paths or {}).items() if v is not None}
+        self._texts: dict[str, dict[str, str] | None] = {}
+        self._where: dict[str, Path] = {}
+        self.missing: dict[tuple[Path, str], int] = {}
+
+    def locate(self, name: str, data_file: Path) -> Path:
+        """The corpus file: the given path, else the first default place that exists."""
+        spec = EXTERNAL_CORPORA[name]
+        given = self.paths.get(name)
+        if given is not None:
+            return given / Path(spec.default_path).name if given.is_dir() else given
+        candidates = [Path.cwd() / spec.default_path, data_file.resolve().parent.parent.parent / spec.default_path]
+        return next((c for c in candidates if c.is_file()), candidates[0])
+
+    def text(self, name: str, ref: str, data_file: Path) -> str | None:
+        """The text of record ``ref``; None (and counted as missing) when the corpus is absent."""
+        if name not in self._texts:
+            path = self.locate(name, data_file)
+            self._where[name] = path
+            if not path.is_file():
+                self._texts[name] = None
+            else:
+                field = EXTERNAL_CORPORA[name].text_field
+                self._texts[name] = {k: str(r.get(field) or "") for k, r in read_external_corpus(path).items()}
+        texts = self._texts[name]
+        if texts is None:
+            key = (data_file, name)
+            self.missing[key] = self.missing.get(key, 0) + 1
+            return None
+        return texts.get(ref)
+
+    def missing_problems(self) -> list[str]:
+        """One problem per data file and absent corpus, saying what is missing and how to fix it."""
+        problems = []
+        for (file, name), count in sorted(self.missing.items()):
+            spec = EXTERNAL_CORPORA[name]
+            problems.append(
+                f"{file}: {count:,} units refer by id and offsets to the external corpus '{name}', whose text the project "
+                f"does not store, and it was not found at {self._where[name]}; give its path with {spec.option} PATH "
+                f"(or [corpora] {name} = \"PATH\" in the training config), or leave this file out of --data"
+            )
+        return problems
+
+
 def load_units(paths: str | Path | Sequence[str | Path], *, actors: ActorRegistry | None = None,
-               check_sorted: bool = True) -> list[LabelledUnit]:
+               check_sorted: bool = True, corpora: Mapping[str, str | Path | None] | None = None) -> list[LabelledUnit]:
     """Load and validate labelled units from files or folders (``*.jsonl``).
+
+    Records that refer to an external corpus (``corpus``, ``ref``, ``sentence_start``,
+    ``sentence_end``, ``sentence_sha256``) get their sentence from that corpus; its text must
+    hash to the stored SHA-256.
+
+    Parameters
+    ----------
+    corpora : mapping, optional
+        Paths of the external corpora by name (``news_pool``, ``gerntsa``); default: their
+        places beside the project (``../shared/...``).
 
     Raises
     ------
     DataValidationError
-        Listing every bad row (file:line: problem), before anything is returned.
+        Listing every bad row (file:line: problem), and every external corpus that is needed
+        but absent, before anything is returned.
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import tempfile
     >>> row = {"id": "x-1-putin", "doc_id": "x#1", "source": "constructed", "sentence": "Putin lügt.",
     ...        "actor": "putin", "mention": "Putin", "start": 0, "end": 5, "stance": "negative", "sentiment": "negative"}
-    >>> path = os.path.join(tempfile.mkdtemp(), "d.jsonl")
-    >>> _ = open(path, "w", encoding="utf-8").write(json.dumps(row) + "\\n")
+    >>> path = Path(tempfile.mkdtemp()) / "d.jsonl"
+    >>> _ = path.write_text(json.dumps(row) + "\\n", encoding="utf-8")
     >>> [u.stance for u in load_units(path)]
     ['negative']
     """
     files = _expand(paths)
     registry = actors or load_actors()
+    texts = CorpusTexts(corpora)
     problems: list[str] = []
     if not files:
         raise DataValidationError([f"{paths}: no *.jsonl data files found"])
     units: list[LabelledUnit] = []
     for file in files:
-        units.extend(_load_file(file, registry, problems, check_sorted))
+        units.extend(_load_file(file, registry, problems, check_sorted, texts))
+    problems = texts.missing_problems() + problems
     problems.extend(_cross_checks(units))
     if problems:
         raise DataValidationError(problems)
@@ -99,7 +207,8 @@ def _expand(paths: str | Path | Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def _load_file(path: Path, registry: ActorRegistry, problems: list[str], check_sorted: bool) -> list[LabelledUnit]:
+def _load_file(path: Path, registry: ActorRegistry, problems: list[str], check_sorted: bool,
+               texts: CorpusTexts) -> list[LabelledUnit]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -122,6 +231,10 @@ def _load_file(path: Path, registry: ActorRegistry, problems: list[str], check_s
         if not isinstance(row, dict):
             problems.append(f"{where}: expected a JSON object")
             continue
+        if "corpus" in row:
+            row = _rehydrate(row, where, path, texts, problems)
+            if row is None:
+                continue
         unit = _parse_row(row, where, registry, problems)
         if unit is None:
             continue
@@ -132,9 +245,39 @@ def _load_file(path: Path, registry: ActorRegistry, problems: list[str], check_s
     return units
 
 
+def _rehydrate(row: dict[str, Any], where: str, path: Path, texts: CorpusTexts, problems: list[str]) -> dict[str, Any] | None:
+    """The row with its ``sentence`` read from the external corpus; None if that fails."""
+    name = row["corpus"]
+    if name not in EXTERNAL_CORPORA:
+        problems.append(f"{where}: corpus {name!r} is not one of {', '.join(EXTERNAL_CORPORA)}")
+        return None
+    missing = [k for k in _REFERENCE if k not in row]
+    if missing:
+        problems.append(f"{where}: a record of corpus {name!r} needs {', '.join(missing)}")
+        return None
+    if "sentence" in row:
+        problems.append(f"{where}: a record of corpus {name!r} must not carry the sentence text (it is read from the corpus)")
+        return None
+    start, end, ref = row["sentence_start"], row["sentence_end"], row["ref"]
+    if not (isinstance(start, int) and isinstance(end, int) and not isinstance(start, bool) and 0 <= start < end):
+        problems.append(f"{where}: sentence offsets {start!r}..{end!r} are not a span")
+        return None
+    passage = texts.text(name, str(ref), path)
+    if passage is None:
+        if (path, name) not in texts.missing:
+            problems.append(f"{where}: {name} has no record {ref!r}")
+        return None
+    sentence = passage[start:end]
+    if end > len(passage) or sentence_sha256(sentence) != row["sentence_sha256"]:
+        problems.append(f"{where}: {name} record {ref!r} at {start}..{end} does not hash to the stored sentence_sha256 "
+                        "(a different version of the corpus?)")
+        return None
+    return {**row, "sentence": sentence}
+
+
 def _parse_row(row: dict[str, Any], where: str, registry: ActorRegistry, problems: list[str]) -> LabelledUnit | None:
     before = len(problems)
-    for key in _REQUIRED:
+    for key in (*_REQUIRED, "sentence"):
         if key not in row:
             problems.append(f"{where}: missing field {key!r}")
     unknown = sorted(set(row) - set(_REQUIRED) - set(_OPTIONAL))
@@ -151,6 +294,10 @@ def _parse_row(row: dict[str, Any], where: str, registry: ActorRegistry, problem
         problems.append(f"{where}: doc_id must be a non-empty string")
     if source not in SOURCES:
         problems.append(f"{where}: source {source!r} is not one of {', '.join(SOURCES)}")
+    if source == "news" and row.get("corpus") != "news_pool":
+        problems.append(f"{where}: news records refer to the news pool (corpus \"news_pool\", ref, offsets, hash); no text")
+    if source == "news" and not (isinstance(row.get("outlet"), str) and row["outlet"].strip()):
+        problems.append(f"{where}: news records need the passage's outlet (its domain)")
     if not isinstance(sentence, str) or not sentence.strip():
         problems.append(f"{where}: empty sentence")
     elif not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool) or not 0 <= start < end <= len(sentence):
@@ -176,8 +323,8 @@ def _parse_row(row: dict[str, Any], where: str, registry: ActorRegistry, problem
     split = row.get("split")
     if split is not None and split not in _SPLITS:
         problems.append(f"{where}: split {split!r} is not one of {', '.join(_SPLITS)}")
-    if source == "gerntsa" and split is None:
-        problems.append(f"{where}: gerntsa records need a split (train or dev)")
+    if source in ("gerntsa", "news") and split is None:
+        problems.append(f"{where}: {source} records need a split (train or dev)")
     for flag in ("actor_error", "added"):
         if flag in row and not isinstance(row[flag], bool):
             problems.append(f"{where}: {flag} must be true or false")
@@ -186,7 +333,7 @@ def _parse_row(row: dict[str, Any], where: str, registry: ActorRegistry, problem
     return LabelledUnit(
         id=row["id"], doc_id=row["doc_id"], source=source, sentence=sentence, actor=actor, mention=mention,
         start=start, end=end, stance=stance, sentiment=sentiment, split=split, actor_error=actor_error,
-        added=row.get("added", False) is True, note=row.get("note"), location=where,
+        added=row.get("added", False) is True, note=row.get("note"), location=where, outlet=row.get("outlet"),
     )
 
 
@@ -217,6 +364,47 @@ def _cross_checks(units: Iterable[LabelledUnit]) -> list[str]:
     return problems
 
 
+def read_external_corpus(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read an external corpus (JSON Lines with an ``id`` per record) into ``{id: record}``.
+
+    Used for the texts that the project never stores: the news pool (``text``) and GerNTSA
+    (``sentence``). An id that occurs more than once is dropped with all its records, so a
+    reference to it cannot silently pick one of them.
+
+    Raises
+    ------
+    DataValidationError
+        If the file cannot be read or a line is not a JSON object with a string ``id``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise DataValidationError([f"{path}: file not found"]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataValidationError([f"{path}: cannot read as UTF-8: {exc}"]) from exc
+    records: dict[str, dict[str, Any]] = {}
+    repeated: set[str] = set()
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}:{number}: invalid JSON: {exc.msg}")
+            continue
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+            problems.append(f"{path}:{number}: expected a JSON object with a string 'id'")
+            continue
+        if row["id"] in records:
+            repeated.add(row["id"])
+        records[row["id"]] = row
+    if problems:
+        raise DataValidationError(problems)
+    return {key: row for key, row in records.items() if key not in repeated}
+
+
 def data_fingerprint(paths: str | Path | Sequence[str | Path]) -> str:
     """SHA-256 over the bytes of the data files (sorted by path)."""
     digest = hashlib.sha256()
@@ -224,6 +412,20 @@ def data_fingerprint(paths: str | Path | Sequence[str | Path]) -> str:
         digest.update(file.name.encode("utf-8"))
         digest.update(file.read_bytes())
     return digest.hexdigest()
+
+
+def news_split(outlet: str, dev_share: int = 5) -> str:
+    """The fixed development split of the news units, grouped by outlet (its web domain).
+
+    No outlet has units on both sides; about 1/``dev_share`` of the outlets are ``dev``.
+
+    Examples
+    --------
+    >>> news_split("deutschlandfunk.de"), news_split("deutschlandfunk.de") == news_split("deutschlandfunk.de")
+    ('train', True)
+    """
+    bucket = int(hashlib.sha1(outlet.strip().lower().encode("utf-8")).hexdigest()[:8], 16) % dev_share
+    return "dev" if bucket == 0 else "train"
 
 
 def gerntsa_split(sentence: str, dev_share: int = 5) -> str:

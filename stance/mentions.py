@@ -159,7 +159,8 @@ def _resolved_refs(spans: Iterable[Span], date: dt.date | None,
                 unresolved.append((matcher.role_holders(span.id_), span.start_char, span.end_char))
         elif span.label_ == NAME_LABEL:
             actor = span.id_
-            kind = "compound" if len(span) == 1 and ("-" in span.text or "–" in span.text) else "name"
+            hyphenated = len(span) == 1 and ("-" in span.text or "–" in span.text)
+            kind = "compound" if hyphenated and not matcher.is_name_form(span.text) else "name"
         else:
             continue
         if actor:

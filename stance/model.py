@@ -21,7 +21,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from .config import ModelConfig
-from .features import ContextWindow, LexiconFeatures, TargetMasker, as_target_texts
+from .features import ContextWindow, FrameFeatures, LexiconFeatures, TargetMasker, as_target_texts
 from .records import LABELS
 
 ESTIMATORS = ("logreg", "linearsvc", "sgd")
@@ -92,7 +92,12 @@ def make_stance_pipeline(config: ModelConfig, *, target_aware: bool = True) -> P
     if target_aware and config.use_lexicon:
         parts.append(("lexicon", Pipeline([
             ("lexicon", LexiconFeatures(window=config.window_tokens, use_window=config.use_window, use_cues=config.use_cues,
-                                        use_structure=config.use_structure)),
+                                        use_structure=config.use_structure, drop_neutral_words=config.lexicon_drop_neutral)),
+            ("scale", MaxAbsScaler()),
+        ])))
+    if target_aware and config.use_frames:
+        parts.append(("frames", Pipeline([
+            ("frames", FrameFeatures(drop_neutral_words=config.lexicon_drop_neutral)),
             ("scale", MaxAbsScaler()),
         ])))
     return Pipeline([
@@ -106,7 +111,8 @@ def make_sentiment_pipeline(config: ModelConfig) -> Pipeline:
     parts = _text_features(config, target_aware=False, use_char=config.use_char)
     if config.use_lexicon:
         parts.append(("lexicon", Pipeline([
-            ("lexicon", LexiconFeatures(use_window=False, use_cues=False, target_aware=False)),
+            ("lexicon", LexiconFeatures(use_window=False, use_cues=False, target_aware=False,
+                                        drop_neutral_words=config.lexicon_drop_neutral)),
             ("scale", MaxAbsScaler()),
         ])))
     return Pipeline([

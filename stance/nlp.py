@@ -128,6 +128,10 @@ class ActorMatcher:
         actors = {actor_id for actor_id, role in self._role_table.get(key, ()) if role.valid_on(date)}
         return actors.pop() if len(actors) == 1 else None
 
+    def is_name_form(self, text: str) -> bool:
+        """Whether ``text`` is a registered name form itself ("al-Scharaa", "Keller-Sutters"), not a compound."""
+        return _lookup_name(self._names, text) is not None
+
     def role_holders(self, key: str) -> frozenset[str]:
         """Every actor a role key can mean, at any date."""
         return frozenset(actor_id for actor_id, _ in self._role_table.get(key, ()))
@@ -193,8 +197,7 @@ class ActorMatcher:
         role_key = self._roles.get(text.lower())
         if role_key is not None:
             return ((ROLE_LABEL, role_key),)
-        parts = re.split(r"[-–]", text) if ("-" in text or "–" in text) else [text]
-        found = dict.fromkeys(a for a in (_lookup_name(self._names, p) for p in parts) if a)
+        found = dict.fromkeys(_names_in_compound(self._names, text))
         return tuple((NAME_LABEL, actor_id) for actor_id in found)
 
     def _phrase_spans(self, doc: Doc) -> list[Span]:
@@ -203,6 +206,26 @@ class ActorMatcher:
             label, _, key = self.vocab.strings[match_id].partition("|")
             spans.append(Span(doc, start, end, label=label, span_id=key or label))
         return spans
+
+
+def _names_in_compound(names: dict[str, str], text: str) -> list[str]:
+    """Actor ids named in one token, left to right: the whole token ("Keller-Sutter"), else the
+    longest hyphen-joined runs of its parts ("Meinl-Reisinger-Plan", "Trump-Putin-Gipfel")."""
+    whole = _lookup_name(names, text)
+    if whole is not None or ("-" not in text and "–" not in text):
+        return [whole] if whole else []
+    parts = re.split(r"([-–])", text)
+    words, found, i = parts[::2], [], 0
+    while i < len(words):
+        for j in range(len(words), i, -1):
+            actor = _lookup_name(names, "".join(parts[2 * i:2 * j - 1]))
+            if actor is not None:
+                found.append(actor)
+                i = j
+                break
+        else:
+            i += 1
+    return found
 
 
 def _lookup_name(names: dict[str, str], text: str) -> str | None:

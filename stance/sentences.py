@@ -21,7 +21,7 @@ def chunk_text(text: str, max_chars: int = CHUNK_CHARS) -> list[tuple[int, str]]
 
     Examples
     --------
-    >>> chunk_text("aa\\n\\nbb", max_chars=3)
+    >>> chunk_text("aa\\n\\nbb", max_chars=5)
     [(0, 'aa\\n\\n'), (4, 'bb')]
     """
     if len(text) <= max_chars:

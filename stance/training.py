@@ -1,9 +1,13 @@
 """Fit, cross-validate and evaluate the stance and sentiment models.
 
-Evaluation never leaks: the in-domain figure is the sample-corpus gold under
-cross-validation grouped by article (``StratifiedGroupKFold``), with constructed units
-and GerNTSA only ever on the training side; GerNTSA has its own fixed development split
-(grouped by sentence). The shipped model is fitted on everything except GerNTSA dev.
+Evaluation never leaks. The primary figure is the **news development split**: real German
+news units whose outlets never occur on the training side (the split is fixed in
+``training/data/news.jsonl``, grouped by outlet). Secondary figures: the sample-corpus gold
+under cross-validation grouped by article (``StratifiedGroupKFold``, other sources only ever
+on the training side) and the GerNTSA development split (grouped by sentence). Every figure
+comes from models fitted without the units it is measured on; with ``refit_with_dev`` (the
+default) the shipped model is then fitted once more on every labelled unit, development
+splits included, and its metadata says so.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ from .records import LABELS
 
 logger = logging.getLogger(__name__)
 N_JOBS = -1
+DEV_SOURCES: tuple[str, ...] = ("news", "gerntsa")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,8 @@ def metrics(y_true: Sequence[Any], y_pred: Sequence[Any]) -> dict[str, Any]:
 
 
 def _weights(units: Sequence[LabelledUnit], config: ModelConfig) -> np.ndarray:
-    table = {"sample": config.weight_gold, "constructed": config.weight_constructed, "gerntsa": config.weight_gerntsa}
+    table = {"sample": config.weight_gold, "constructed": config.weight_constructed, "gerntsa": config.weight_gerntsa,
+             "news": config.weight_news}
     return np.asarray([table[u.source] for u in units], dtype=float)
 
 
@@ -116,10 +122,17 @@ def unit_label(unit: LabelledUnit, task: str) -> str | None:
     return unit.stance if task == "stance" else unit.sentiment
 
 
-def training_side(data: TrainingSet, task: str, config: ModelConfig) -> TrainingSet:
-    """Units a model of ``task`` learns from (sources from the config; never GerNTSA dev)."""
+def training_side(data: TrainingSet, task: str, config: ModelConfig, *, with_dev: bool = False) -> TrainingSet:
+    """Units a model of ``task`` learns from (sources from the config; development splits
+    only with ``with_dev``, for the shipped model once every figure is measured).
+
+    Without ``with_dev``, a unit whose sentence also occurs in a development split (agency copy
+    printed by several outlets) stays out too, so no development sentence is seen in training.
+    """
     sources = config.sources_stance if task == "stance" else config.sources_sentiment
-    return data.select(lambda u: u.source in sources and u.split != "dev" and unit_label(u, task) is not None)
+    held_out = set() if with_dev else {u.sentence for u in data.units if u.split == "dev"}
+    return data.select(lambda u: u.source in sources and (with_dev or u.split != "dev") and u.sentence not in held_out
+                       and unit_label(u, task) is not None)
 
 
 def fit_model(data: TrainingSet, task: str, config: ModelConfig, *, target_aware: bool = True) -> StanceModel | SentimentModel:
@@ -168,34 +181,40 @@ def _run_folds(gold: TrainingSet, extra: TrainingSet, splits: list[tuple[np.ndar
     return list(Parallel(n_jobs=N_JOBS, backend="loky")(delayed(_fold)(gold, extra, tr, te, fit) for tr, te in splits))
 
 
-def dev_split(data: TrainingSet) -> TrainingSet:
-    """The GerNTSA development records."""
-    return data.select(lambda u: u.source == "gerntsa" and u.split == "dev")
+def dev_split(data: TrainingSet, source: str = "news", task: str = "stance") -> TrainingSet:
+    """The development units of ``source`` (``news``: grouped by outlet; ``gerntsa``: by sentence)
+    that carry a ``task`` label."""
+    return data.select(lambda u: u.source == source and u.split == "dev" and unit_label(u, task) is not None)
 
 
 def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *, config: ModelConfig | None = None,
-          registry: ActorRegistry | None = None, evaluate: bool = True) -> dict[str, Any]:
-    """Validate the data, report CV and development metrics, fit both models and save them.
+          registry: ActorRegistry | None = None, evaluate: bool = True, cv: bool = False,
+          corpora: Mapping[str, str | Path | None] | None = None) -> dict[str, Any]:
+    """Validate the data, report development metrics (and with ``cv`` the sample-gold CV),
+    fit both models and save them.
 
-    Returns the metadata written to ``model.json`` (metrics included).
+    ``corpora`` gives the paths of the external corpora that reference records point into
+    (``news_pool``, ``gerntsa``). Returns the metadata written to ``model.json``.
     """
     config = config or ModelConfig()
     started = time.perf_counter()
-    units = load_units(data_paths, actors=registry)
+    units = load_units(data_paths, actors=registry, corpora=corpora)
     data = prepare(units, registry)
-    stance_side, sentiment_side = training_side(data, "stance", config), training_side(data, "sentiment", config)
-    check_trainable(stance_side, config, "stance")
-    check_trainable(sentiment_side, config, "sentiment")
-    stance_model = fit_model(stance_side, "stance", config)
-    sentiment_model = fit_model(sentiment_side, "sentiment", config)
-    results = evaluate_models(data, config, stance_model=stance_model) if evaluate else {}
-    counts = Counter((u.source, u.stance) for u in stance_side.units)
+    sides = {task: training_side(data, task, config) for task in ("stance", "sentiment")}
+    for task, side in sides.items():
+        check_trainable(side, config, task)
+    side_models = _fit_both(sides, config) if evaluate or not config.refit_with_dev else None
+    results = evaluate_models(data, config, models=side_models, cv=cv) if evaluate else {}
+    final = {task: training_side(data, task, config, with_dev=config.refit_with_dev) for task in sides}
+    stance_model, sentiment_model = _fit_both(final, config) if config.refit_with_dev or side_models is None else side_models
+    counts = Counter((u.source, u.stance) for u in final["stance"].units)
     metadata = {
         "trained_on": {
             "files": [str(p) for p in ([data_paths] if isinstance(data_paths, (str, Path)) else data_paths)],
             "data_sha256": data_fingerprint(data_paths),
-            "stance_rows": len(stance_side.units), "sentiment_rows": len(sentiment_side.units),
+            "stance_rows": len(final["stance"].units), "sentiment_rows": len(final["sentiment"].units),
             "stance_counts": {f"{s}/{lab}": n for (s, lab), n in sorted(counts.items())},
+            "development_splits_included": config.refit_with_dev,
         },
         "config": asdict(config),
         "metrics": results,
@@ -205,22 +224,78 @@ def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *,
     return metadata
 
 
-def evaluate_models(data: TrainingSet, config: ModelConfig, *, stance_model: StanceModel | SentimentModel | None = None) -> dict[str, Any]:
-    """Cross-validated (sample gold) and development-split (GerNTSA) metrics of both models.
+def _fit_both(sides: Mapping[str, TrainingSet], config: ModelConfig) -> tuple[Any, Any]:
+    """The stance and sentiment models, fitted side by side in two worker processes."""
+    from joblib import Parallel, delayed
 
-    ``stance_model``: the stance model already fitted on the training side, if there is one.
+    jobs = [delayed(fit_model)(sides[task], task, config) for task in ("stance", "sentiment")]
+    stance_model, sentiment_model = Parallel(n_jobs=min(2, _cores()), backend="loky")(jobs)
+    return stance_model, sentiment_model
+
+
+def _cores() -> int:
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def evaluate_models(data: TrainingSet, config: ModelConfig, *, models: tuple[Any, Any] | None = None,
+                    cv: bool = True) -> dict[str, Any]:
+    """Development-split metrics (news: primary; GerNTSA) and, with ``cv``, sample-gold CV metrics
+    of both models.
+
+    Every figure comes from models fitted on the training side only (no development unit);
+    ``models``: the (stance, sentiment) models already fitted on it, if there are any.
     """
     results: dict[str, Any] = {}
-    for task in ("stance", "sentiment"):
+    models = models or _fit_both({task: training_side(data, task, config) for task in ("stance", "sentiment")}, config)
+    for task, model in zip(("stance", "sentiment"), models):
+        for source in DEV_SOURCES:
+            dev = dev_split(data, source, task)
+            if not dev.units:
+                continue
+            key = f"{task}_{source}_dev" if source == "news" else f"{task}_gerntsa_dev"
+            results[key] = metrics([unit_label(u, task) for u in dev.units], list(model.predict(dev.inputs)))
+            if task == "stance" and source == "news":
+                scores = model.score_units(dev.inputs)
+                results["stance_news_dev_actor_means"] = actor_mean_agreement(dev.units, scores)
+    for task in ("stance", "sentiment") if cv else ():
         gold_articles = {u.doc_id for u in data.units if u.source == "sample" and unit_label(u, task) is not None}
         if len(gold_articles) < 2:
             logger.warning("no in-domain cross-validation for %s: sample-corpus gold from fewer than 2 articles", task)
             continue
         cv = cross_validate(data, task, config)
         results[f"{task}_cv"] = metrics(cv["y_true"], cv["y_pred"])
-    dev = dev_split(data)
-    if dev.units:
-        model = stance_model or fit_model(training_side(data, "stance", config), "stance", config)
-        results["stance_gerntsa_dev"] = metrics([u.stance for u in dev.units], list(model.predict(dev.inputs)))
     return results
 
+
+def actor_mean_agreement(units: Sequence[LabelledUnit], scores: Sequence[float], *, min_units: int = 10) -> dict[str, Any]:
+    """Per-actor mean stance: labelled (-1/0/+1) against predicted (the stance score), for actors
+    with at least ``min_units`` units; with the mean absolute error and Pearson's r over them.
+
+    Examples
+    --------
+    >>> u = [LabelledUnit("i", "d", "news", "s", a, "m", 0, 1, lab, None) for a, lab in
+    ...      [("x", "negative"), ("x", "neutral"), ("y", "positive"), ("y", "positive")]]
+    >>> r = actor_mean_agreement(u, [-0.5, 0.0, 0.5, 0.7], min_units=2)
+    >>> r["actors"], round(r["mean_abs_error"], 3)
+    (2, 0.325)
+    """
+    from .records import LABEL_SCORES
+
+    by_actor: dict[str, list[tuple[float, float]]] = {}
+    for unit, score in zip(units, scores):
+        if unit.actor is not None and unit.stance is not None:
+            by_actor.setdefault(unit.actor, []).append((LABEL_SCORES[unit.stance], float(score)))
+    rows = []
+    for actor, pairs in sorted(by_actor.items()):
+        if len(pairs) >= min_units:
+            gold, pred = np.mean([g for g, _ in pairs]), np.mean([p for _, p in pairs])
+            rows.append({"actor": actor, "units": len(pairs), "gold_mean": float(gold), "predicted_mean": float(pred),
+                         "error": float(pred - gold)})
+    gold_means = np.asarray([r["gold_mean"] for r in rows])
+    pred_means = np.asarray([r["predicted_mean"] for r in rows])
+    pearson = float(np.corrcoef(gold_means, pred_means)[0, 1]) if len(rows) >= 3 and gold_means.std() and pred_means.std() else None
+    return {"min_units": min_units, "actors": len(rows),
+            "mean_abs_error": float(np.mean(np.abs(pred_means - gold_means))) if rows else None,
+            "pearson_r": pearson, "per_actor": rows}

@@ -12,6 +12,14 @@ matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING_DATA = ROOT / "training" / "data"
+SHARED = ROOT.parent / "shared"
+NEWS_POOL = SHARED / "corpus" / "news_pool" / "pool.jsonl"
+GERNTSA = SHARED / "datasets" / "gerntsa" / "train.jsonl"
+needs_external_corpora = pytest.mark.skipif(
+    not (NEWS_POOL.is_file() and GERNTSA.is_file()),
+    reason=f"needs the news pool ({NEWS_POOL}) and GerNTSA ({GERNTSA}): third-party text that the project does not "
+           "store; training/data refers to it by id, offsets and SHA-256",
+)
 
 
 @pytest.fixture(scope="session")

@@ -50,3 +50,29 @@ def test_actors_bad_file_names_problem(tmp_path, content, message):
     with pytest.raises(ActorRegistryError, match=message) as info:
         load_actors(path)
     assert str(path) in str(info.value)
+
+
+def test_actors_user_file_adds_aliases_to_a_known_actor_without_redefining_it(tmp_path):
+    from stance.mentions import find_mentions
+
+    path = tmp_path / "extra.toml"
+    path.write_text('[[actor]]\nid = "merz"\nextend = true\naliases = ["Fritze Merz"]\n'
+                    'roles = [{ alias = "Sauerländer", since = 2022-01-31 }]\n', encoding="utf-8")
+    registry = load_actors(path)
+    merz, default = registry.get("merz"), load_actors().get("merz")
+    assert merz.name == default.name == "Friedrich Merz"
+    assert merz.aliases == default.aliases + ("Fritze Merz",)
+    assert merz.roles[: len(default.roles)] == default.roles and len(merz.roles) == len(default.roles) + 1
+    assert [m.actor for m in find_mentions("Fritze Merz sprach.", actors=registry)] == ["merz"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ('[[actor]]\nid = "nobody_known"\nextend = true\naliases = ["X"]\n', "needs a known actor id; unknown: nobody_known"),
+    ('[[actor]]\nid = "merz"\nextend = "yes"\naliases = ["X"]\n', "'extend' must be true or false"),
+    ('replace = true\n[[actor]]\nid = "merz"\nextend = true\naliases = ["X"]\n', "needs the default registry"),
+])
+def test_actors_bad_extension_names_problem(tmp_path, content, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ActorRegistryError, match=message):
+        load_actors(path)

@@ -108,3 +108,11 @@ def test_articles_html_dates_from_meta_in_any_order_or_stand_line(tmp_path):
                                      "<p>Putin drohte am Dienstag dem Westen.</p></body></html>", encoding="utf-8")
     dates = {a.source.rsplit("/", 1)[-1]: a.date for a in load_articles(tmp_path).articles}
     assert dates == {"a.html": dt.date(2025, 10, 21), "b.html": dt.date(2025, 10, 22)}
+
+
+def test_articles_month_only_date_line_is_stripped_and_leaves_the_article_undated():
+    from stance.articles import articles_from_text
+
+    article, = articles_from_text(" date 2024-07 28.07.2024, Caracas: Maduro sprach.\n\nMehr Text.", "p")
+    assert article.date is None and article.text.startswith("28.07.2024, Caracas")
+    assert article.warnings == ("date '2024-07' gives only a month; the article is treated as undated",)

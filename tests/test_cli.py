@@ -69,7 +69,7 @@ def test_cli_train_and_evaluate_tiny(tmp_path, capsys):
     config = tmp_path / "c.toml"
     config.write_text("[model]\nmin_rows = 10\nchar_ngram_max = 3\ncv_folds = 3\n", encoding="utf-8")
     model = tmp_path / "model"
-    assert main(["train", "--data", str(data), "--out", str(model), "--config", str(config), "--quiet"]) == 0
+    assert main(["train", "--data", str(data), "--out", str(model), "--config", str(config), "--quiet", "--cv"]) == 0
     meta = json.loads((model / "model.json").read_text())
     assert meta["config"]["min_rows"] == 10 and len(meta["trained_on"]["data_sha256"]) == 64
     assert "stance_cv" in meta["metrics"]
@@ -115,3 +115,37 @@ def test_cli_plot_with_too_few_units_draws_a_message(tmp_path, capsys):
     assert main(["analyze", str(corpus), "--out", str(tmp_path / "m.csv"), "--quiet", "--jobs", "1"]) == 0
     assert main(["plot", str(tmp_path / "m.csv"), "--out", str(tmp_path / "p"), "--quiet"]) == 0
     assert len(list((tmp_path / "p").glob("*.png"))) == 4
+
+
+def _news_rows_and_pool(tmp_path):
+    """The tiny units as news records that refer to a tiny pool, outlets on both sides of the split."""
+    from stance.dataset import news_split, sentence_sha256
+
+    outlets = [f"outlet{i}.de" for i in range(40)]
+    dev, train = [o for o in outlets if news_split(o) == "dev"], [o for o in outlets if news_split(o) == "train"]
+    pool, rows = [], []
+    for i, row in enumerate(tiny_rows() * 2):
+        outlet = (dev if i % 3 == 0 else train)[i % 5]
+        ref = f"P{i:03d}"
+        pool.append({"id": ref, "url": f"https://{outlet}/{i}", "domain": outlet, "text": "Vorspann. " + row["sentence"]})
+        rows.append({k: v for k, v in row.items() if k != "sentence"} | {
+            "id": f"news-{ref}-s001-{row['actor']}", "doc_id": f"news/{ref}", "source": "news", "corpus": "news_pool", "ref": ref,
+            "outlet": outlet, "url": f"https://{outlet}/{i}", "sentence_start": 10, "sentence_end": 10 + len(row["sentence"]),
+            "sentence_sha256": sentence_sha256(row["sentence"]), "split": news_split(outlet)})
+    return write_jsonl(tmp_path / "news.jsonl", sorted(rows, key=lambda r: r["id"])), write_jsonl(tmp_path / "pool.jsonl", pool)
+
+
+def test_cli_train_reports_news_dev_and_refits_with_it(tmp_path, capsys):
+    news, pool = _news_rows_and_pool(tmp_path)
+    config = tmp_path / "c.toml"
+    config.write_text("[model]\nmin_rows = 10\nchar_ngram_max = 3\n", encoding="utf-8")
+    model = tmp_path / "model"
+    assert main(["train", "--data", str(news), "--out", str(model), "--config", str(config), "--pool", str(pool)]) == 0
+    assert "stance_news_dev" in capsys.readouterr().out
+    meta = json.loads((model / "model.json").read_text())
+    dev_units = sum(1 for line in news.read_text().splitlines() if '"split": "dev"' in line)
+    assert meta["metrics"]["stance_news_dev"]["n"] == meta["metrics"]["sentiment_news_dev"]["n"] == dev_units > 0
+    assert meta["trained_on"]["stance_rows"] == 36 and meta["trained_on"]["development_splits_included"] is True
+    assert "pearson_r" in meta["metrics"]["stance_news_dev_actor_means"]
+    assert main(["train", "--data", str(news), "--out", str(tmp_path / "m2"), "--pool", str(tmp_path / "absent.jsonl")]) == 2
+    assert "not found at" in capsys.readouterr().err

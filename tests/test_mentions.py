@@ -26,6 +26,9 @@ def actors(text, date=None, registry=None):
     ("Orbán und Erdoğan trafen Kim Jong Un.", ["erdogan", "kim_jong_un", "orban"]),
     ("TRUMP SAGT GIPFEL AB", ["trump"]),
     ("Rubio–Lawrow: Das Wichtigste", ["lavrov", "rubio"]),
+    ("Söder, Habeck und Klingbeil stritten mit Keller-Sutter.", ["habeck", "keller_sutter", "klingbeil", "soeder"]),
+    ("Meinl-Reisingers Plan und die Ben-Gvir-Partei.", ["ben_gvir", "meinl_reisinger"]),
+    ("Ahmed al-Scharaa traf Baschar al-Assads Gegner.", ["al_sharaa", "assad"]),
 ])
 def test_mentions_alias_kinds(text, expected):
     assert actors(text) == expected
@@ -37,6 +40,8 @@ def test_mentions_alias_kinds(text, expected):
     "Melania Trump und Ivanka Trump besuchten den Trump Tower.",
     "Ivanka Trumps Rolle ist unklar, Hunter Bidens Laptop auch, Costa Ricas Präsident reiste ab.",
     "Er sprach mit seinem russischen Kollegen.",
+    "Jean-Marie Le Pen und Hafis al-Assad sind tot; Außenminister Abbas Araghchi reiste.",
+    "Die Steuern für Reiche steigen, sagt Thorsten Frei am Rhein.",
 ])
 def test_mentions_no_false_hits(text):
     assert actors(text) == []
@@ -51,6 +56,9 @@ def test_mentions_no_false_hits(text):
     ("Das sagte der Sprecher des russischen Präsidenten.", D2025, ["putin"]),
     ("Der Bundeskanzler reiste nach Kiew.", D2025, ["merz"]),
     ("Der Bundeskanzler reiste nach Kiew.", dt.date(2023, 6, 1), ["scholz"]),
+    ("Der Kanzler und der CDU-Vorsitzende sind eine Person.", D2025, ["merz"]),
+    ("Die Kanzlerin reiste nach Kiew.", dt.date(2015, 6, 1), ["merkel"]),
+    ("Der Vizekanzler widersprach.", dt.date(2023, 6, 1), ["habeck"]),
     ("Der amerikanische Staatschef und der russische Führer schwiegen.", D2025, ["putin", "trump"]),
 ])
 def test_mentions_role_aliases_resolved_by_date(text, date, expected):

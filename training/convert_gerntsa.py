@@ -1,7 +1,9 @@
-"""Convert GerNTSA (CC BY 4.0, see training/data/DATA.md) into the project's record format.
+"""Convert GerNTSA (CC BY 4.0, see training/DATA.md) into the project's record format.
 
 Keeps every record and its label (target-level polarity = our ``stance``); GerNTSA has no
-sentence ``sentiment``. The target is mapped to a registry actor id when the target text is
+sentence ``sentiment``. The records hold labels by reference, not text: the GerNTSA id, the
+sentence's offsets and SHA-256; training reads the sentence from GerNTSA itself
+(``../shared/datasets/gerntsa/train.jsonl`` or ``--gerntsa PATH``). The target is mapped to a registry actor id when the target text is
 an actor name, else ``actor`` is null. ``split`` is the fixed grouped development split
 (:func:`stance.dataset.gerntsa_split`, by sentence, so no sentence is on both sides).
 
@@ -16,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from stance.dataset import gerntsa_split
+from stance.dataset import gerntsa_split, sentence_sha256
 from stance.io import write_jsonl
 from stance.mentions import find_mentions
 
@@ -42,7 +44,8 @@ def convert(source: Path) -> list[dict[str, object]]:
         digest = gerntsa_split(sentence)
         rows.append({
             "id": f"gerntsa-{raw['id']}", "doc_id": f"gerntsa/{raw['id']}", "source": "gerntsa",
-            "sentence": sentence, "actor": target_actor(raw["target"]), "mention": raw["target"],
+            "corpus": "gerntsa", "ref": raw["id"], "sentence_start": 0, "sentence_end": len(sentence),
+            "sentence_sha256": sentence_sha256(sentence), "actor": target_actor(raw["target"]), "mention": raw["target"],
             "start": start, "end": end, "stance": raw["polarity"], "sentiment": None, "split": digest,
         })
     return drop_conflicts(rows)
