@@ -301,6 +301,12 @@ PEJORATIVES = frozenset(
     "kriegstreiber hetzer scharfmacher populist rechtspopulist rechtsextremist extremist terrorist terroristen "
     "aggressor kriegsherr kremlherrscher machthaber papiertiger marionette handlanger".split()
 )
+# Harm done (attacks, killing, destruction, blockade): by the target unless a preposition makes it the victim.
+HARM_STEMS = ("beschieß", "beschoss", "bombard", "angriff", "angegriffen", "greift", "griff", "attack", "tötet", "getötet",
+              "ermord", "zerstör", "besetz", "überfiel", "überfall", "blockier", "verhinder", "sabotier", "unterdrück",
+              "verfolg", "inhaftier", "eingesperrt", "vertrieb", "verschlepp", "massaker", "invasion", "einmarsch",
+              "annektier", "eskalier", "bedroh")
+VICTIM_MARKERS = frozenset({"auf", "gegen", "gegenüber", "an", "über", "wegen"})
 DISTANCING = frozenset({"angeblich", "angeblichen", "angebliche", "sogenannt", "sogenannte", "sogenannten",
                         "vermeintlich", "vermeintliche", "vermeintlichen", "selbsternannt", "selbsternannte", "selbsternannten"})
 
@@ -334,7 +340,10 @@ class FrameFeatures(TransformerMixin, BaseEstimator):
       the target does not speak;
     - ``pejorative_next``: a negative lexicon word within two words before the target or
       right after it ("Kriegsverbrecher Putin", "Putin, der Diktator");
-    - ``distanced``: a distancing word in the target's clause ("der angeblich friedliche").
+    - ``distanced``: a distancing word in the target's clause ("der angeblich friedliche");
+    - ``harm_by``/``harm_against``: a word of harm done (attack, killing, destruction, blockade)
+      in the target's clause, with the target as its doer ("Putins Truppen beschossen Kiew") or,
+      after "auf/gegen/an", as its victim ("der Angriff auf Fico").
 
     Examples
     --------
@@ -355,7 +364,7 @@ class FrameFeatures(TransformerMixin, BaseEstimator):
         if self.window < 1:
             raise ValueError(f"window must be >= 1, got {self.window}")
         self.feature_names_ = np.asarray(["speaker", "speaker_pos", "speaker_neg", "clause_pos", "clause_neg", "accused",
-                                          "praised", "pejorative_next", "distanced"], dtype=object)
+                                          "praised", "pejorative_next", "distanced", "harm_by", "harm_against"], dtype=object)
         self.n_features_in_ = 1
         return self
 
@@ -384,9 +393,11 @@ class FrameFeatures(TransformerMixin, BaseEstimator):
         last = positions[-1]
         apposition = tokens[last + 2:last + 2 + self.window] if tokens[last + 1:last + 2] == [","] else []
         pejorative = sum(1 for w in near + apposition if lexicon.get(w) == -1 or w in PEJORATIVES)
+        harm = any(w.startswith(HARM_STEMS) for w in clause_words)
+        victim = any(t in VICTIM_MARKERS for t in near)
         return [float(speaker), sent_pos * speaker, sent_neg * speaker, clause_pos * (not speaker), clause_neg * (not speaker),
                 float(accused and not speaker), float(praised and not speaker), float(pejorative),
-                float(any(w in DISTANCING for w in clause_words))]
+                float(any(w in DISTANCING for w in clause_words)), float(harm and not victim), float(harm and victim)]
 
     def _speaks(self, tokens: list[str], positions: list[int]) -> bool:
         for p in positions:

@@ -136,11 +136,19 @@ def training_side(data: TrainingSet, task: str, config: ModelConfig, *, with_dev
 
 
 def fit_model(data: TrainingSet, task: str, config: ModelConfig, *, target_aware: bool = True) -> StanceModel | SentimentModel:
-    """Fit one model on ``data`` (already the training side)."""
+    """Fit one model on ``data`` (already the training side).
+
+    Native thread pools (BLAS) are held to one thread, as in worker processes, so a model comes
+    out the same whether it is fitted here or in a worker (threaded sums differ in the last bits,
+    and the solver's path follows them).
+    """
+    from threadpoolctl import threadpool_limits
+
     model: StanceModel | SentimentModel
     model = StanceModel(config=config, target_aware=target_aware) if task == "stance" else SentimentModel(config=config)
     labels = [unit_label(u, task) for u in data.units]
-    return model.fit(data.inputs, labels, sample_weight=_weights(data.units, config))
+    with threadpool_limits(limits=1):
+        return model.fit(data.inputs, labels, sample_weight=_weights(data.units, config))
 
 
 def cross_validate(data: TrainingSet, task: str, config: ModelConfig, *,
@@ -183,8 +191,23 @@ def _run_folds(gold: TrainingSet, extra: TrainingSet, splits: list[tuple[np.ndar
 
 def dev_split(data: TrainingSet, source: str = "news", task: str = "stance") -> TrainingSet:
     """The development units of ``source`` (``news``: grouped by outlet; ``gerntsa``: by sentence)
-    that carry a ``task`` label."""
-    return data.select(lambda u: u.source == source and u.split == "dev" and unit_label(u, task) is not None)
+    that carry a ``task`` label; for ``sentiment`` one unit per sentence (the label is the sentence's)."""
+    dev = data.select(lambda u: u.source == source and u.split == "dev" and unit_label(u, task) is not None)
+    return one_per_sentence(dev) if task == "sentiment" else dev
+
+
+def one_per_sentence(data: TrainingSet) -> TrainingSet:
+    """The first unit of every (document, sentence): sentence-level labels counted once."""
+    seen: set[tuple[str, str]] = set()
+
+    def first(unit: LabelledUnit) -> bool:
+        key = (unit.doc_id, unit.sentence)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    return data.select(first)
 
 
 def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *, config: ModelConfig | None = None,
@@ -264,8 +287,8 @@ def evaluate_models(data: TrainingSet, config: ModelConfig, *, models: tuple[Any
         if len(gold_articles) < 2:
             logger.warning("no in-domain cross-validation for %s: sample-corpus gold from fewer than 2 articles", task)
             continue
-        cv = cross_validate(data, task, config)
-        results[f"{task}_cv"] = metrics(cv["y_true"], cv["y_pred"])
+        folds = cross_validate(data, task, config)
+        results[f"{task}_cv"] = metrics(folds["y_true"], folds["y_pred"])
     return results
 
 

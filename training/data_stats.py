@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sklearn.metrics import cohen_kappa_score
 
@@ -159,13 +160,13 @@ def _news_agreement(units: Sequence[LabelledUnit]) -> list[str]:
     final = {u.id: u for u in units}
     both = [s for s in second if s["id"] in first and not s.get("actor_error") and not first[s["id"]].get("actor_error")
             and not s.get("added") and not first[s["id"]].get("added")]
-    passages = {re.match(r"news-(\w+?)-s\d{3}-", s["id"]).group(1) for s in second}  # type: ignore[union-attr]
+    passages = {m.group(1) for s in second if (m := re.match(r"news-(\w+?)-s\d{3}-", s["id"]))}
     lines = [f"A separate labelling session re-labelled the passages of a seeded random 10% sample ({len(passages)} passages, "
              f"{sum(not s.get('added') for s in second)} detected units) without sight of the first labels. "
              f"On the {len(both)} detected units that both labelled:", ""]
     rows = []
     for key in ("stance", "sentiment"):
-        a, b = [first[s["id"]][key] for s in both], [s[key] for s in both]
+        a, b = [str(first[s["id"]][key]) for s in both], [str(s[key]) for s in both]
         agree = sum(x == y for x, y in zip(a, b))
         rows.append([key, f"{agree}/{len(a)} = {agree / len(a):.1%}", f"{cohen_kappa_score(a, b):.3f}", *_specific_agreement(a, b)])
     lines += _table(["label", "agreement", "Cohen's kappa", *(f"agreement on {lab}" for lab in LABELS)], rows)
@@ -181,7 +182,7 @@ def _news_agreement(units: Sequence[LabelledUnit]) -> list[str]:
     return lines
 
 
-def _read_jsonl(path: Path) -> list[dict[str, object]]:
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
