@@ -1,13 +1,20 @@
-"""Speed and memory benchmark of the full analysis at 1x, 10x and 100x the sample corpus.
+"""Speed and memory benchmark: real news first, scaling rows on the resampled sample, the report job.
 
-    python benchmarks/run.py --sizes 1 10 100 --jobs 1 2 --out benchmarks/RESULTS.md
+    python benchmarks/run.py --out benchmarks/RESULTS.md
 
-For each size a corpus of synthetic articles is built from the paragraphs of the sample
-corpus: article k of copy c draws its paragraphs with a seeded RNG from the pool of all
-sample paragraphs, so ids and texts differ and duplicate detection keeps them. Each run is
-a fresh process (so peak RSS is that run's own): read + split + sentences + mentions + both
-models + aggregates (no plots). A spaCy tokenizer-only pass over the same texts, in the same
-process, gives the floor.
+1. **News pool** (``../shared/corpus/news_pool/pool.jsonl``, about 280k words of distinct real
+   news from 505 outlets; read from there, never copied): in one fresh process, three rounds of
+   (a) reading the file as ``stance`` reads it, (b) the spaCy tokenizer alone over the same
+   texts, (c) the full analysis with one job (reading included: ``analyze_corpus`` on the file).
+   The floor is (a) + (b); each round gives a ratio (c) / floor, and the table shows medians.
+2. **Scaling rows** on synthetic corpora resampled from the paragraphs of the sample (13
+   articles), 10x, 100x and 200x: every (size, jobs) is measured three times, each in a fresh
+   process (so worker start-up is paid every time); peak memory is the high-water mark of the
+   main process plus each worker's. The resampled text repeats words far more than real news
+   (about 3% distinct words at 10x against about 30% in the pool), so these rows flatter every
+   cache; they show scaling with size and jobs, not speed on real text.
+3. **Report job**: ``stance report`` against ``stance analyze`` on the 100x corpus, one job, each
+   as a fresh command, three times; the ratio of the medians.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import os
 import platform
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +33,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+POOL = HERE.parent.parent / "shared" / "corpus" / "news_pool" / "pool.jsonl"
 
 
 def build_corpus(folder: Path, copies: int, seed: int = 7) -> tuple[int, int]:
@@ -51,37 +60,46 @@ def build_corpus(folder: Path, copies: int, seed: int = 7) -> tuple[int, int]:
     return articles, words
 
 
-def child(folder: str, jobs: int) -> None:
-    """Run one measurement in this (fresh) process and print JSON."""
-    started = time.perf_counter()
+def pool_child(path: str, rounds: int) -> None:
+    """Rounds of read / tokenize / full analysis on the news pool, in this process; print JSON."""
     import stance
-    from stance.aggregates import aggregate_by_actor, aggregate_by_article, aggregate_by_date
     from stance.articles import iter_corpus
     from stance.nlp import load_nlp
     from stance.records import Article
 
     analyzer = stance.load()
-    load_nlp()
-    setup = time.perf_counter() - started
-    t0 = time.perf_counter()
-    texts = [a.text for a in iter_corpus(folder) if isinstance(a, Article)]
     nlp = load_nlp()
-    tokens = sum(len(doc) for doc in nlp.tokenizer.pipe(texts, batch_size=64))
-    tokenizer_seconds = time.perf_counter() - t0
+    results = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        texts = [a.text for a in iter_corpus(path) if isinstance(a, Article)]
+        read = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        tokens = sum(len(doc) for doc in nlp.tokenizer.pipe(texts, batch_size=64))
+        tokenize = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        result = stance.analyze_corpus(path, analyzer=analyzer, jobs=1)
+        full = time.perf_counter() - t2
+        results.append({"read_s": read, "tokenize_s": tokenize, "full_s": full, "ratio": full / (read + tokenize)})
     words = sum(len(t.split()) for t in texts)
-    del texts
-    t1 = time.perf_counter()
+    print(json.dumps({"rounds": results, "words": words, "tokens": tokens, "units": len(result.mentions),
+                      "articles": int((result.articles["status"] == "ok").sum()),
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def scaling_child(folder: str, jobs: int) -> None:
+    """One analysis of ``folder`` with ``jobs`` in this fresh process; print JSON with peak memory."""
+    import stance
+
+    analyzer = stance.load()
+    started = time.perf_counter()
     result = stance.analyze_corpus(folder, analyzer=analyzer, jobs=jobs)
-    aggregate_by_article(result.mentions), aggregate_by_date(result.mentions), aggregate_by_actor(result.mentions)
-    full_seconds = time.perf_counter() - t1
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers = max([resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, *_descendant_peaks_mb()])
-    print(json.dumps({
-        "jobs": jobs, "articles": int((result.articles["status"] == "ok").sum()),
-        "duplicates": int((result.articles["status"] == "duplicate").sum()), "words": words, "tokens": tokens,
-        "units": len(result.mentions), "setup_s": round(setup, 2), "tokenizer_s": round(tokenizer_seconds, 2),
-        "full_s": round(full_seconds, 2), "peak_rss_mb": round(own, 1), "peak_worker_rss_mb": round(workers, 1),
-    }))
+    seconds = time.perf_counter() - started
+    workers = _descendant_peaks_mb()
+    print(json.dumps({"jobs": jobs, "seconds": seconds, "units": len(result.mentions),
+                      "articles": int((result.articles["status"] == "ok").sum()),
+                      "peak_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "peak_workers_mb": workers}))
 
 
 def _descendant_peaks_mb() -> list[float]:
@@ -99,14 +117,25 @@ def _descendant_peaks_mb() -> list[float]:
         frontier = {pid for pid, parent in parents.items() if parent in frontier} - mine
         mine |= frontier
     peaks = []
-    for pid in mine:
+    for pid in sorted(mine):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]) / 1024)
+                    peaks.append(round(int(line.split()[1]) / 1024, 1))
         except OSError:
             continue
     return peaks
+
+
+def _child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - started
 
 
 def startup_times() -> dict[str, float]:
@@ -116,64 +145,95 @@ def startup_times() -> dict[str, float]:
         "cli_help_s": [sys.executable, "-m", "stance.cli", "--help"],
         "load_model_s": [sys.executable, "-c", "import stance; stance.load()"],
     }
-    times = {}
-    for name, command in commands.items():
-        runs = []
-        for _ in range(3):
-            started = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
-            runs.append(time.perf_counter() - started)
-        times[name] = round(min(runs), 2)
-    return times
+    return {name: round(min(_timed(command) for _ in range(3)), 2) for name, command in commands.items()}
 
 
 def main() -> int:
-    """Build the corpora, run every (size, jobs) in a fresh process, write RESULTS.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
+    """Run every part, print progress and write the results block of RESULTS.md."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--pool", type=Path, default=POOL)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 200])
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
-    parser.add_argument("--child", nargs=2, metavar=("FOLDER", "JOBS"), help=argparse.SUPPRESS)
+    parser.add_argument("--pool-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--scaling-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(args.child[0], int(args.child[1]))
+    if args.pool_child:
+        pool_child(args.pool_child[0], int(args.pool_child[1]))
         return 0
+    if args.scaling_child:
+        scaling_child(args.scaling_child[0], int(args.scaling_child[1]))
+        return 0
+    results: dict = {"command": " ".join(["benchmarks/run.py", *sys.argv[1:]])}
+    if args.pool.is_file():
+        results["pool"] = _child("--pool-child", str(args.pool), str(args.repeats))
+        print("pool:", json.dumps(_pool_summary(results["pool"])), flush=True)
+    else:
+        print(f"news pool not found at {args.pool}: the real-news rows are left out", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             folder = Path(tmp) / f"x{size}"
-            build_corpus(folder, size)
+            articles, words = build_corpus(folder, size)
             for jobs in args.jobs:
-                out = subprocess.run([sys.executable, __file__, "--child", str(folder), str(jobs)], capture_output=True, text=True, check=True)
-                row = json.loads(out.stdout.strip().splitlines()[-1])
-                row["size"] = size
+                runs = [_child("--scaling-child", str(folder), str(jobs)) for _ in range(args.repeats)]
+                row = {"size": size, "jobs": jobs, "articles": articles, "words": words, "units": runs[0]["units"],
+                       "seconds": statistics.median(r["seconds"] for r in runs),
+                       "peak_main_mb": max(r["peak_main_mb"] for r in runs),
+                       "peak_sum_mb": max(r["peak_main_mb"] + sum(r["peak_workers_mb"]) for r in runs),
+                       "workers": max(len(r["peak_workers_mb"]) for r in runs)}
                 rows.append(row)
-                print(_line(row), flush=True)
-    startup = startup_times()
-    print(startup)
-    write_results(args.out, rows, " ".join(sys.argv), startup)
+                print(json.dumps(row), flush=True)
+            if size == 100:
+                analyze = [_timed(["stance", "analyze", str(folder), "--out", f"{tmp}/m.csv", "--jobs", "1", "-q"]) for _ in range(args.repeats)]
+                report = [_timed(["stance", "report", str(folder), "--out", f"{tmp}/r", "--jobs", "1", "-q"]) for _ in range(args.repeats)]
+                results["report"] = {"analyze_s": statistics.median(analyze), "report_s": statistics.median(report)}
+                print(json.dumps(results["report"]), flush=True)
+    results["scaling"] = rows
+    results["startup"] = startup_times()
+    write_results(args.out, results)
     return 0
 
 
-def _line(r: dict) -> str:
-    return (f"{r['size']:>4}x jobs={r['jobs']}: {r['articles']} articles, {r['words']:,} words, {r['units']:,} units; "
-            f"full {r['full_s']} s = {r['words'] / r['full_s']:,.0f} words/s, {r['articles'] / r['full_s']:.1f} articles/s; "
-            f"tokenizer {r['tokenizer_s']} s (ratio {r['full_s'] / max(r['tokenizer_s'], 1e-9):.1f}); "
-            f"peak RSS {r['peak_rss_mb']} MB (workers {r['peak_worker_rss_mb']} MB)")
+def _pool_summary(pool: dict) -> dict:
+    rounds = pool["rounds"]
+    return {key: round(statistics.median(r[key] for r in rounds), 2) for key in ("read_s", "tokenize_s", "full_s", "ratio")}
 
 
-def write_results(path: Path, rows: list[dict], command: str, startup: dict[str, float]) -> None:
-    """Write the results table with the machine description."""
-    lines = ["# Benchmark results", "", f"Command: `python {command}` (run from the project root).", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}.", "",
-             "| size | jobs | articles | words | units | full analysis s | words/s | articles/s | tokenizer-only s | full / tokenizer | peak RSS main MB | peak RSS worker MB |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+def write_results(path: Path, results: dict) -> None:
+    """Write the results block (between the markers) of RESULTS.md."""
+    lines = [f"Command: `python {results['command']}` (run from the project root).", "",
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}.", ""]
+    pool = results.get("pool")
+    if pool:
+        m = _pool_summary(pool)
+        lines += ["### Real news: the news pool, one job (medians of 3 rounds in one process)", "",
+                  f"{pool['articles']:,} passages, {pool['words']:,} words, {pool['tokens']:,} tokens, {pool['units']:,} units.", "",
+                  "| part | seconds (median) | per round |", "|---|---:|---|"]
+        for key, name in (("read_s", "reading (as `stance` reads the file)"), ("tokenize_s", "spaCy tokenizer alone"),
+                          ("full_s", "full analysis, reading included (`analyze_corpus`)")):
+            per_round = ", ".join(f"{r[key]:.2f}" for r in pool["rounds"])
+            lines.append(f"| {name} | {m[key]} | {per_round} |")
+        ratios = ", ".join(f"{r['ratio']:.2f}" for r in pool["rounds"])
+        lines += ["", f"**Full analysis / (reading + tokenizer): {m['ratio']}x** (median of the three rounds' ratios: "
+                  f"{ratios}); {pool['words'] / m['full_s']:,.0f} words/s; peak memory {pool['peak_rss_mb']:.0f} MB.", ""]
+    rows = results["scaling"]
+    lines += ["### Scaling on the resampled sample (medians of 3 fresh processes per row)", "",
+              "| size | jobs | articles | words | units | analysis s | words/s | speed-up vs 1 job | peak main MB | peak summed MB (main + workers) |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    single = {r["size"]: r["seconds"] for r in rows if r["jobs"] == 1}
     for r in rows:
-        lines.append(f"| {r['size']}x | {r['jobs']} | {r['articles']} | {r['words']:,} | {r['units']:,} | {r['full_s']} | "
-                     f"{r['words'] / r['full_s']:,.0f} | {r['articles'] / r['full_s']:.1f} | {r['tokenizer_s']} | "
-                     f"{r['full_s'] / max(r['tokenizer_s'], 1e-9):.1f} | {r['peak_rss_mb']} | {r['peak_worker_rss_mb']} |")
+        speedup = single.get(r["size"], r["seconds"]) / r["seconds"]
+        lines.append(f"| {r['size']}x | {r['jobs']} | {r['articles']:,} | {r['words']:,} | {r['units']:,} | {r['seconds']:.2f} | "
+                     f"{r['words'] / r['seconds']:,.0f} | {speedup:.2f} | {r['peak_main_mb']:.0f} | {r['peak_sum_mb']:.0f} |")
+    report = results.get("report")
+    if report:
+        lines += ["", f"`stance report` on the 100x corpus: {report['report_s']:.2f} s against {report['analyze_s']:.2f} s for "
+                  f"`stance analyze` (fresh commands, one job, medians of 3): **{report['report_s'] / report['analyze_s']:.2f}x**."]
+    startup = results["startup"]
     lines += ["", "Start-up (best of 3, fresh processes): " + ", ".join(f"{k[:-2].replace('_', ' ')} {v} s" for k, v in startup.items()) + "."]
-    block = "\n".join(lines[2:])
+    block = "\n".join(lines)
     begin, end = "<!-- results:begin -->", "<!-- results:end -->"
     text = path.read_text(encoding="utf-8") if path.exists() else f"# Benchmark results\n\n{begin}\n{end}\n"
     if begin not in text:

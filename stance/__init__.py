@@ -14,7 +14,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -47,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     "load": "stance.scoring",
     "load_actors": "stance.actors",
     "load_articles": "stance.articles",
+    "make_sentiment_pipeline": "stance.model",
+    "make_stance_pipeline": "stance.model",
     "parse_date": "stance.dates",
     "plot_actor_overview": "stance.plots",
     "plot_heatmap": "stance.plots",

@@ -49,30 +49,42 @@ def bootstrap_interval(values: np.ndarray, *, key: str, samples: int = 1000, con
     return (float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha)))
 
 
-def _stats(group: pd.DataFrame, key: str, config: ReportConfig) -> dict[str, Any]:
-    scores = group["stance_score"].to_numpy(dtype=float)
-    low, high = bootstrap_interval(scores, key=key, samples=config.bootstrap_samples, confidence=config.confidence,
-                                   seed=config.random_state)
-    counts = group["stance"].value_counts()
-    n = len(group)
-    return {
-        "units": n,
-        "mean_stance": round(float(scores.mean()), 6) if n else float("nan"),
-        "ci_low": round(low, 6), "ci_high": round(high, 6),
-        "share_negative": round(counts.get("negative", 0) / n, 6),
-        "share_neutral": round(counts.get("neutral", 0) / n, 6),
-        "share_positive": round(counts.get("positive", 0) / n, 6),
-        "mean_sentiment": round(float(group["sentiment_score"].astype(float).mean()), 6),
-    }
-
-
 def _aggregate(mentions: pd.DataFrame, keys: Sequence[str], config: ReportConfig) -> pd.DataFrame:
-    rows = []
-    for values, group in mentions.groupby(list(keys), sort=True, dropna=False):
-        values = values if isinstance(values, tuple) else (values,)
-        label = "|".join(str(v) for v in values)
-        rows.append({**dict(zip(keys, values)), **_stats(group, label, config)})
-    return pd.DataFrame(rows, columns=[*keys, *STAT_COLUMNS])
+    """Per group of ``keys``: the statistics of :data:`STAT_COLUMNS`, computed column-wise.
+
+    Counts, means and shares come from one grouped pass; only the bootstrap runs per group
+    (each group has its own seeded generator, so its interval does not depend on the others).
+    """
+    if not len(mentions):
+        return pd.DataFrame(columns=[*keys, *STAT_COLUMNS])
+    grouped = mentions.groupby(list(keys), sort=True, dropna=False)
+    ids = grouped.ngroup().to_numpy()
+    order = np.argsort(ids, kind="stable")
+    sizes = np.bincount(ids)
+    scores = mentions["stance_score"].to_numpy(dtype=float)
+    sentiment = mentions["sentiment_score"].to_numpy(dtype=float)
+    stance = mentions["stance"].to_numpy(dtype=object)
+    keyed = grouped.size().index
+    labels = ["|".join(str(v) for v in (value if isinstance(value, tuple) else (value,))) for value in keyed]
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    sorted_scores, sorted_sentiment = scores[order], sentiment[order]
+    means, sentiments, lows, highs = [], [], [], []
+    for g in range(len(sizes)):
+        values = sorted_scores[bounds[g]:bounds[g + 1]]
+        low, high = bootstrap_interval(values, key=labels[g], samples=config.bootstrap_samples, confidence=config.confidence,
+                                       seed=config.random_state)
+        means.append(round(float(values.mean()), 6))
+        sentiments.append(round(float(sorted_sentiment[bounds[g]:bounds[g + 1]].mean()), 6))
+        lows.append(round(low, 6))
+        highs.append(round(high, 6))
+    table = keyed.to_frame(index=False) if isinstance(keyed, pd.MultiIndex) else pd.DataFrame({keys[0]: keyed})
+    table["units"] = sizes
+    table["mean_stance"], table["ci_low"], table["ci_high"] = means, lows, highs
+    for label in ("negative", "neutral", "positive"):
+        counts = np.bincount(ids, weights=(stance == label).astype(float), minlength=len(sizes))
+        table[f"share_{label}"] = [round(float(c) / n, 6) for c, n in zip(counts.tolist(), sizes.tolist())]
+    table["mean_sentiment"] = sentiments
+    return table[[*keys, *STAT_COLUMNS]]
 
 
 def aggregate_by_article(mentions: pd.DataFrame, config: ReportConfig | None = None) -> pd.DataFrame:

@@ -399,6 +399,9 @@ def flag_implausible_dates(articles: list[Article], max_days: int) -> list[Artic
     return result
 
 
+_SHINGLE_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier (golden ratio) for the shingle hash
+
+
 class DuplicateDetector:
     """Mark articles whose text repeats an earlier one, exactly or nearly.
 
@@ -439,10 +442,20 @@ class DuplicateDetector:
         return None
 
     def _signature(self, words: list[str]) -> np.ndarray:
+        """MinHash signature of the text's word ``shingle_words``-grams, computed on arrays:
+        each distinct word is hashed once (CRC-32), a shingle's hash combines its words' hashes
+        (64-bit polynomial), and each of the 64 hash functions is that hash XOR a fixed mask."""
         n = self.config.shingle_words
-        shingles = {" ".join(words[i:i + n]) for i in range(max(len(words) - n + 1, 1))}
-        hashes = np.fromiter(
-            (zlib.crc32(s.encode("utf-8")) | (zlib.adler32(s.encode("utf-8")) << 32) for s in shingles),
-            dtype=np.uint64, count=len(shingles),
-        )
+        if not words:
+            words = [""]
+        unique, inverse = np.unique(np.asarray(words, dtype=str), return_inverse=True)
+        word_hashes = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in unique.tolist()), dtype=np.uint64,
+                                  count=len(unique))[inverse.reshape(-1)]
+        width = min(n, len(words))
+        count = len(words) - width + 1
+        with np.errstate(over="ignore"):
+            hashes = np.full(count, np.uint64(width), dtype=np.uint64)
+            for j in range(width):
+                hashes = hashes * _SHINGLE_BASE + word_hashes[j:j + count] + np.uint64(1)
+        hashes = np.unique(hashes)
         return np.bitwise_xor(hashes[:, None], self._masks[None, :]).min(axis=0)

@@ -97,10 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="fit the stance and sentiment models and save them",
                        description="Validate the labelled data, report grouped cross-validation and development-split "
-                                   "metrics, fit both models and save them (model.joblib + model.json).")
+                                   "metrics, fit both models and save them (model.npz + model.json).")
     p.add_argument("--data", type=Path, nargs="+", required=True, help="labelled JSONL files or folders (e.g. training/data)")
     p.add_argument("--out", type=Path, required=True, help="model folder to write")
-    p.add_argument("--config", type=Path, help="TOML config ([model] table), e.g. training/config.toml")
+    p.add_argument("--config", type=Path, help="TOML config ([model], [data] and [corpora] tables), e.g. training/config.toml")
     p.add_argument("--no-eval", action="store_true", help="skip the development-split metrics")
     p.add_argument("--cv", action="store_true", help="also cross-validate on the sample gold (secondary figure; slower)")
     _add_corpora_args(p)
@@ -324,11 +324,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``stance train``."""
-    from .config import load_model_config
+    from .config import load_data_policy, load_model_config
     from .training import train
 
-    config = load_model_config(args.config)
-    meta = train(args.data, args.out, config=config, evaluate=not args.no_eval, cv=args.cv, corpora=_corpora(args))
+    meta = train(args.data, args.out, config=load_model_config(args.config), policy=load_data_policy(args.config),
+                 evaluate=not args.no_eval, cv=args.cv, corpora=_corpora(args))
     if not args.quiet:
         print(f"stance: trained on {meta['trained_on']['stance_rows']} stance / {meta['trained_on']['sentiment_rows']} "
               f"sentiment units in {meta['train_seconds']} s -> {args.out}")
@@ -350,10 +350,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_model_report(args: argparse.Namespace) -> int:
     """``stance model-report``."""
-    from .config import load_model_config
+    from .config import load_data_policy, load_model_config
     from .evaluation import write_model_report
 
-    path = write_model_report(args.data, args.out, config=load_model_config(args.config), corpora=_corpora(args))
+    path = write_model_report(args.data, args.out, config=load_model_config(args.config), policy=load_data_policy(args.config),
+                              corpora=_corpora(args))
     if not args.quiet:
         print(f"stance: model report -> {path}")
     return EXIT_OK

@@ -26,7 +26,6 @@ class NlpConfig:
     """How the spaCy pipeline is built (hashable: it keys the pipeline cache)."""
 
     lang: str = "de"
-    lemmatizer: bool = True
     max_length: int = 5_000_000
     batch_size: int = 64
 
@@ -44,12 +43,17 @@ class IngestConfig:
 
 @dataclass(frozen=True, slots=True)
 class ModelConfig:
-    """Features and estimator settings of the stance and sentiment models."""
+    """Hyperparameters of the stance and sentiment pipelines (``[model]`` in the training config).
+
+    ``make_stance_pipeline`` turns them into step parameters (``clf__C``,
+    ``features__char__ngram_range``, ...), which is where grid searches change them.
+    """
 
     random_state: int = RANDOM_STATE
     estimator: str = "logreg"
     class_weight: str = "balanced"
     C: float = 1.0
+    sentiment_C: float = 1.0
     word_ngram_max: int = 2
     char_ngram_min: int = 2
     char_ngram_max: int = 5
@@ -63,17 +67,39 @@ class ModelConfig:
     lexicon_drop_neutral: bool = False
     mask_target: bool = True
     mask_others: bool = True
-    use_sentence_words: bool = False
-    sentiment_C: float = 1.0
-    weight_gold: float = 1.0
-    weight_constructed: float = 1.0
-    weight_gerntsa: float = 1.0
-    weight_news: float = 1.0
+
+
+DEFAULT_WEIGHTS: tuple[tuple[str, float], ...] = (("sample", 1.0), ("news", 1.0), ("constructed", 1.0), ("gerntsa", 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class DataPolicy:
+    """What the models learn from and how they are checked (``[data]`` in the training config).
+
+    ``weights`` gives a sample weight per source; a source not listed gets ``default_weight``.
+    """
+
+    weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
+    default_weight: float = 1.0
+    sources_stance: tuple[str, ...] = ("sample", "constructed", "gerntsa", "news")
+    sources_sentiment: tuple[str, ...] = ("sample", "constructed", "news")
     refit_with_dev: bool = True
     cv_folds: int = 5
     min_rows: int = 30
-    sources_stance: tuple[str, ...] = ("sample", "constructed", "gerntsa", "news")
-    sources_sentiment: tuple[str, ...] = ("sample", "constructed", "news")
+
+    def weight(self, source: str) -> float:
+        """The sample weight of a unit from ``source``.
+
+        Examples
+        --------
+        >>> DataPolicy(weights=(("news", 3.0),)).weight("news"), DataPolicy().weight("mine")
+        (3.0, 1.0)
+        """
+        return dict(self.weights).get(source, self.default_weight)
+
+    def with_weight(self, source: str, value: float) -> DataPolicy:
+        """The same policy with one source's weight changed."""
+        return replace(self, weights=tuple(sorted({**dict(self.weights), source: value}.items())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,33 +124,58 @@ class StanceConfig:
     nlp: NlpConfig = field(default_factory=NlpConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataPolicy = field(default_factory=DataPolicy)
     report: ReportConfig = field(default_factory=ReportConfig)
+
+
+def _from_mapping(cls: type[Any], data: dict[str, Any], *, source: str, table: str) -> Any:
+    """Build a frozen config dataclass from a TOML table, rejecting unknown keys and bad types."""
+    known = {f.name: f for f in fields(cls)}
+    defaults = cls()
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            other = "data" if table == "model" and key in _DATA_KEYS else "model" if table == "data" and key in _MODEL_KEYS else None
+            hint = f" ({key!r} belongs in [{other}])" if other else ""
+            raise InputFormatError(f"{source}: [{table}] " + bad_value("key", key, sorted(known)) + hint)
+        default = getattr(defaults, key)
+        if key == "weights":
+            value = _weights(value, source)
+        elif isinstance(default, tuple):
+            if not isinstance(value, (list, tuple)):
+                raise InputFormatError(f"{source}: [{table}] {key} must be a list, got {value!r}")
+            value = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise InputFormatError(f"{source}: [{table}] {key} must be true or false, got {value!r}")
+        elif isinstance(default, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InputFormatError(f"{source}: [{table}] {key} must be a number, got {value!r}")
+            value = type(default)(value)
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise InputFormatError(f"{source}: [{table}] {key} must be a string, got {value!r}")
+        values[key] = value
+    return replace(defaults, **values)
+
+
+def _weights(value: Any, source: str) -> tuple[tuple[str, float], ...]:
+    if not isinstance(value, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value.values()):
+        raise InputFormatError(f"{source}: [data.weights] must map source names to non-negative numbers, got {value!r}")
+    return tuple(sorted((str(k), float(v)) for k, v in value.items()))
+
+
+_MODEL_KEYS = frozenset(f.name for f in fields(ModelConfig))
+_DATA_KEYS = frozenset(f.name for f in fields(DataPolicy))
 
 
 def model_config_from_mapping(data: dict[str, Any], *, source: str = "<mapping>") -> ModelConfig:
     """Build a :class:`ModelConfig` from a mapping, rejecting unknown keys and bad types."""
-    known = {f.name: f for f in fields(ModelConfig)}
-    defaults = ModelConfig()
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in known:
-            raise InputFormatError(f"{source}: " + bad_value("key", key, sorted(known)))
-        default = getattr(defaults, key)
-        if isinstance(default, tuple):
-            if not isinstance(value, (list, tuple)):
-                raise InputFormatError(f"{source}: {key} must be a list, got {value!r}")
-            value = tuple(value)
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise InputFormatError(f"{source}: {key} must be true or false, got {value!r}")
-        elif isinstance(default, (int, float)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InputFormatError(f"{source}: {key} must be a number, got {value!r}")
-            value = type(default)(value)
-        elif isinstance(default, str) and not isinstance(value, str):
-            raise InputFormatError(f"{source}: {key} must be a string, got {value!r}")
-        values[key] = value
-    return replace(defaults, **values)
+    return _from_mapping(ModelConfig, data, source=source, table="model")
+
+
+def data_policy_from_mapping(data: dict[str, Any], *, source: str = "<mapping>") -> DataPolicy:
+    """Build a :class:`DataPolicy` from a mapping, rejecting unknown keys and bad types."""
+    return _from_mapping(DataPolicy, data, source=source, table="data")
 
 
 def load_corpora_config(path: str | Path | None) -> dict[str, str]:
@@ -151,18 +202,33 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_model_config(path: str | Path | None) -> ModelConfig:
-    """Read a TOML training config (its ``[model]`` table, or the top level).
+    """Read the ``[model]`` table of a TOML training config (hyperparameters).
 
     Raises
     ------
     InputFormatError
         If the file cannot be parsed or holds unknown keys.
     """
-    if path is None:
-        return ModelConfig()
-    path = Path(path)
-    data = _read_toml(path)
-    table = data.get("model", {k: v for k, v in data.items() if k != "corpora"})
+    return model_config_from_mapping(_table(path, "model"), source=str(path)) if path is not None else ModelConfig()
+
+
+def load_data_policy(path: str | Path | None) -> DataPolicy:
+    """Read the ``[data]`` table of a TOML training config (sources, weights, folds).
+
+    Raises
+    ------
+    InputFormatError
+        If the file cannot be parsed or holds unknown keys.
+    """
+    return data_policy_from_mapping(_table(path, "data"), source=str(path)) if path is not None else DataPolicy()
+
+
+def _table(path: str | Path, name: str) -> dict[str, Any]:
+    data = _read_toml(Path(path))
+    unknown = sorted(set(data) - {"model", "data", "corpora"})
+    if unknown:
+        raise InputFormatError(f"{path}: unknown table(s) or key(s) {', '.join(unknown)}; expected [model], [data] and [corpora]")
+    table = data.get(name, {})
     if not isinstance(table, dict):
-        raise InputFormatError(f"{path}: [model] must be a table")
-    return model_config_from_mapping(table, source=str(path))
+        raise InputFormatError(f"{path}: [{name}] must be a table")
+    return table

@@ -62,7 +62,7 @@ class IncompatibleModelError(StanceError, RuntimeError):
 
 
 class PipelineBuildError(StanceError, RuntimeError):
-    """The spaCy pipeline cannot be built (for example spacy-lookups-data is missing)."""
+    """The spaCy pipeline cannot be built (for example spaCy's German language data is broken)."""
 
 
 def bad_value(name: str, value: object, accepted: Iterable[object] | str, hint: str = "") -> str:

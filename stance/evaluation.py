@@ -1,9 +1,10 @@
 """Evaluation: ``stance evaluate`` and the ``reports/model/`` comparison with baselines.
 
-Baselines: the majority class, a lexicon-only rule (sign of the sum of lexicon polarities
-in the sentence, with negation) and a plain sentence-level TF-IDF model that ignores the
-target. All are scored on the same grouped cross-validation folds of the sample gold and
-on the GerNTSA development split.
+Baselines are scikit-learn estimators: the majority class (``DummyClassifier``), a lexicon
+rule (:class:`LexiconRuleClassifier`: sign of the sum of lexicon polarities in the sentence,
+with negation), a plain sentence-level TF-IDF model that ignores the target, and a name-blind
+one. All are scored on the news development split (primary), the grouped cross-validation
+folds of the sample gold and the GerNTSA development split.
 """
 
 from __future__ import annotations
@@ -17,58 +18,49 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.dummy import DummyClassifier
+from sklearn.utils.validation import check_is_fitted
 
-from .config import ModelConfig
+from .config import DataPolicy, ModelConfig
 from .dataset import load_units
-from .features import TargetText, lexicon_sentence_score
+from .features import check_units, lexicon_sentence_score
 from .io import atomic_write_text
+from .model import make_name_blind_pipeline, make_stance_pipeline, score_from_proba, top_features
 from .records import LABELS
-from .training import (TrainingSet, actor_mean_agreement, cross_validate, dev_split, fit_model, metrics, prepare, training_side,
-                       unit_label)
+from .training import (TrainingSet, actor_mean_agreement, cross_validate, dev_split, fit_model, metrics, predict, prepare,
+                       training_side, unit_label)
 
 
-class MajorityBaseline:
-    """Predicts the most frequent training label (ties: the first in LABELS)."""
+class LexiconRuleClassifier(ClassifierMixin, BaseEstimator):
+    """Sign of the lexicon polarity sum of the sentence: >0 positive, <0 negative, else neutral.
 
-    def fit(self, labels: Sequence[str]) -> MajorityBaseline:
-        counts = Counter(labels)
-        self.label_ = max(LABELS, key=lambda lab: (counts.get(lab, 0), -LABELS.index(lab)))
-        return self
+    Nothing is learned; ``fit`` records the classes.
 
-    def predict(self, inputs: Sequence[Any]) -> np.ndarray:
-        return np.asarray([self.label_] * len(inputs), dtype=object)
-
-
-class NameBlindSentenceBaseline:
-    """Diagnostic: the sentence TF-IDF model with every actor reference masked by one token.
-
-    It sees neither which actor is the target nor who the actors are, so comparing it with
-    the plain sentence model shows how much of that model's score comes from actor names.
+    Examples
+    --------
+    >>> from stance.features import TargetText
+    >>> rule = LexiconRuleClassifier().fit([TargetText("x", ((0, 1),))], ["neutral"])
+    >>> rule.predict([TargetText("Ein großer Erfolg.", ((0, 1),)), TargetText("Ein Desaster.", ((0, 1),))]).tolist()
+    ['positive', 'negative']
     """
 
-    def __init__(self, config: ModelConfig) -> None:
-        self.config = replace(config, use_char=False, use_window=False, use_lexicon=False, use_structure=False,
-                              mask_target=True, mask_others=True)
-
-    @staticmethod
-    def _blind(inputs: Sequence[Any]) -> list[TargetText]:
-        return [TargetText(x.sentence, tuple(x.target_spans) + tuple(x.other_spans)) for x in inputs]
-
-    def fit(self, data: TrainingSet) -> NameBlindSentenceBaseline:
-        self.model_ = fit_model(TrainingSet(data.units, tuple(self._blind(data.inputs))), "stance", self.config)
-        self.classes_ = self.model_.classes_
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LexiconRuleClassifier:
+        """Check the input and record the label set; returns self."""
+        check_units(X)
+        self.classes_ = np.asarray(LABELS, dtype=object)
         return self
 
-    def predict(self, inputs: Sequence[Any]) -> np.ndarray:
-        return np.asarray(self.model_.predict(self._blind(inputs)), dtype=object)
-
-
-class LexiconBaseline:
-    """Sign of the lexicon polarity sum of the sentence: >0 positive, <0 negative, else neutral."""
-
-    def predict(self, inputs: Sequence[Any]) -> np.ndarray:
-        scores = [lexicon_sentence_score(x.sentence) for x in inputs]
+    def predict(self, X: Any) -> np.ndarray:
+        """One label per unit, from the sentence's lexicon polarity."""
+        check_is_fitted(self, "classes_")
+        scores = [lexicon_sentence_score(x.sentence) for x in check_units(X)]
         return np.asarray(["positive" if s > 0 else "negative" if s < 0 else "neutral" for s in scores], dtype=object)
+
+
+def majority_baseline(side: TrainingSet, task: str) -> DummyClassifier:
+    """The most frequent training label (ties: the first in label order)."""
+    return DummyClassifier(strategy="most_frequent").fit(list(side.inputs), [unit_label(u, task) for u in side.units])
 
 
 def evaluate_model_on(model_dir: str | Path | None, data: Sequence[str | Path], *, split: str = "all", task: str = "stance",
@@ -89,7 +81,7 @@ def evaluate_model_on(model_dir: str | Path | None, data: Sequence[str | Path], 
         raise DataValidationError([f"no {task}-labelled units in {', '.join(map(str, data))} (split={split})"])
     model = analyzer.stance_model if task == "stance" else analyzer.sentiment_model
     y_true = [unit_label(u, task) for u in selected.units]
-    y_pred = list(model.predict(selected.inputs))
+    y_pred = list(predict(model, selected.inputs))
     result = metrics(y_true, y_pred)
     folder = Path(out)
     result_out = {"model": str(model_dir or "packaged default"), "data": [str(d) for d in data], "split": split, "task": task, **result}
@@ -147,15 +139,15 @@ WITHOUT_NEWS = "final config, trained without the news units"
 DEV_SETS = (("news_dev", "news"), ("gerntsa_dev", "gerntsa"))
 
 
-def _stance_systems(config: ModelConfig) -> dict[str, Any]:
-    without_news = replace(config, sources_stance=tuple(s for s in config.sources_stance if s != "news"))
+def _stance_systems(config: ModelConfig, policy: DataPolicy) -> dict[str, Callable[[TrainingSet], Any]]:
+    without_news = replace(policy, sources_stance=tuple(s for s in policy.sources_stance if s != "news"))
     return {
-        PRIMARY: lambda side: fit_model(side, "stance", config),
-        WITHOUT_NEWS: lambda side: fit_model(side.select(lambda u: u.source != "news"), "stance", without_news),
-        TARGET_IGNORING: lambda side: fit_model(side, "stance", config, target_aware=False),
-        "majority class": lambda side: MajorityBaseline().fit([u.stance for u in side.units]),
-        "lexicon only": lambda side: LexiconBaseline(),
-        NAME_BLIND: lambda side: NameBlindSentenceBaseline(config).fit(side),
+        PRIMARY: lambda side: fit_model(side, "stance", config, policy),
+        WITHOUT_NEWS: lambda side: fit_model(side.select(lambda u: u.source != "news"), "stance", config, without_news),
+        TARGET_IGNORING: lambda side: fit_model(side, "stance", config, policy, pipeline=make_stance_pipeline(config, target_aware=False)),
+        "majority class": lambda side: majority_baseline(side, "stance"),
+        "lexicon only": lambda side: LexiconRuleClassifier().fit(list(side.inputs), [u.stance for u in side.units]),
+        NAME_BLIND: lambda side: fit_model(side, "stance", config, policy, pipeline=make_name_blind_pipeline(config)),
     }
 
 
@@ -167,26 +159,28 @@ def _score_split(results: dict[str, Any], key: str, name: str, y_true: Sequence[
                                                                  [p for p, m in zip(y_pred, multi) if m])
 
 
-def compare_on_splits(data: TrainingSet, config: ModelConfig, *, cv: bool = True) -> dict[str, Any]:
+def compare_on_splits(data: TrainingSet, config: ModelConfig, policy: DataPolicy, *, cv: bool = True) -> dict[str, Any]:
     """Final stance model vs. baselines: news development split (primary), sample-gold grouped
     CV and GerNTSA development split (secondary), each also on units whose sentence names two or
     more actors; paired bootstrap of the final model against the target-ignoring model."""
     results: dict[str, Any] = {"predictions": {}}
-    side = training_side(data, "stance", config)
-    for name, factory in _stance_systems(config).items():
+    side = training_side(data, "stance", policy)
+    for name, factory in _stance_systems(config, policy).items():
         model = factory(side)
+        if name == PRIMARY:
+            results["model"] = model
         for key, source in DEV_SETS:
             dev = dev_split(data, source)
             if not dev.units:
                 continue
-            pred = list(model.predict(dev.inputs))
+            pred = list(predict(model, dev.inputs))
             results["predictions"].setdefault(key, {})[name] = pred
             _score_split(results, key, name, [u.stance for u in dev.units], pred, dev.inputs)
             if name == PRIMARY and source == "news":
-                results["news_dev_actor_means"] = actor_mean_agreement(dev.units, model.score_units(dev.inputs))
-                results["news_dev_units"], results["news_dev_true"] = dev.units, [u.stance for u in dev.units]
+                scores = score_from_proba(model.predict_proba(list(dev.inputs)), model.classes_)
+                results["news_dev_actor_means"] = actor_mean_agreement(dev.units, scores)
         if cv and name != WITHOUT_NEWS:
-            folds = cross_validate(data, "stance", config, factory=factory)
+            folds = cross_validate(data, "stance", config, policy, factory=factory)
             results["predictions"].setdefault("cv", {})[name] = folds["y_pred"]
             results["cv_units"], results["cv_true"], results["cv_inputs"] = folds["units"], folds["y_true"], folds["inputs"]
             _score_split(results, "cv", name, folds["y_true"], folds["y_pred"], folds["inputs"])
@@ -233,90 +227,114 @@ def paired_bootstrap(y_true: Sequence[Any], pred_a: Sequence[Any], pred_b: Seque
             "ci_low": float(np.quantile(draws, 0.025)), "ci_high": float(np.quantile(draws, 0.975))}
 
 
-def sentiment_comparison(data: TrainingSet, config: ModelConfig, *, cv: bool = True) -> dict[str, Any]:
-    """Sentiment model vs. majority and lexicon baselines on the news development split (primary)
-    and under grouped CV on the sample gold."""
+def sentiment_comparison(data: TrainingSet, config: ModelConfig, policy: DataPolicy, *, cv: bool = True) -> dict[str, Any]:
+    """Sentiment model vs. majority and lexicon baselines on the news development sentences
+    (primary) and under grouped CV on the sample gold."""
     out: dict[str, Any] = {"news_dev": {}, "cv": {}}
-    without = {"constructed": replace(config, sources_sentiment=tuple(s for s in config.sources_sentiment if s != "constructed")),
-               "news": replace(config, sources_sentiment=tuple(s for s in config.sources_sentiment if s != "news"))}
+    without = {source: replace(policy, sources_sentiment=tuple(s for s in policy.sources_sentiment if s != source))
+               for source in ("constructed", "news")}
+
     def without_source(source: str) -> Callable[[TrainingSet], Any]:
-        return lambda side: fit_model(side.select(lambda u: u.source != source), "sentiment", without[source])
+        return lambda side: fit_model(side.select(lambda u: u.source != source), "sentiment", config, without[source])
 
     factories: dict[str, Callable[[TrainingSet], Any]] = {
-        "final": lambda side: fit_model(side, "sentiment", config),
+        "final": lambda side: fit_model(side, "sentiment", config, policy),
         **{f"final, trained without {source} units": without_source(source) for source in without},
-        "majority class": lambda side: MajorityBaseline().fit([str(u.sentiment) for u in side.units]),
-        "lexicon only": lambda side: LexiconBaseline(),
+        "majority class": lambda side: majority_baseline(side, "sentiment"),
+        "lexicon only": lambda side: LexiconRuleClassifier().fit(list(side.inputs), [u.sentiment for u in side.units]),
     }
-    side = training_side(data, "sentiment", config)
+    side = training_side(data, "sentiment", policy)
     dev = dev_split(data, "news", "sentiment")
     for name, factory in factories.items():
         if dev.units:
-            out["news_dev"][name] = metrics([u.sentiment for u in dev.units], list(factory(side).predict(dev.inputs)))
+            out["news_dev"][name] = metrics([u.sentiment for u in dev.units], list(predict(factory(side), dev.inputs)))
         if cv:
-            folds = cross_validate(data, "sentiment", config, factory=factory)
+            folds = cross_validate(data, "sentiment", config, policy, factory=factory)
             out["cv"][name] = metrics(folds["y_true"], folds["y_pred"])
     return out
 
 
-def ablation_variants(config: ModelConfig) -> list[tuple[str, ModelConfig]]:
-    """The feature, estimator, class-weight and source-weight variants tested against ``config``."""
-    without = {s: replace(config, sources_stance=tuple(x for x in config.sources_stance if x != s)) for s in ("gerntsa", "constructed", "sample")}
-    return [
-        ("chosen config", config),
-        ("- char n-grams", replace(config, use_char=False)),
-        ("- context window", replace(config, use_window=False)),
-        ("- lexicon and cue features", replace(config, use_lexicon=False)),
-        ("- cue patterns only", replace(config, use_cues=False)),
-        (f"{'-' if config.use_structure else '+'} structure (polarity near other actors, order)",
-         replace(config, use_structure=not config.use_structure)),
-        (f"{'-' if config.use_frames else '+'} frames (target speaks, accused, praised, does harm, clause polarity, epithets)",
-         replace(config, use_frames=not config.use_frames)),
-        (f"{'-' if config.lexicon_drop_neutral else '+'} neutral news words dropped from the lexicon counts",
-         replace(config, lexicon_drop_neutral=not config.lexicon_drop_neutral)),
-        (f"window {config.window_tokens // 2 + 1} words (chosen {config.window_tokens})", replace(config, window_tokens=config.window_tokens // 2 + 1)),
-        ("- target masking (target name visible, other actors still masked)", replace(config, mask_target=False)),
-        *[(f"word n-grams up to {n} (chosen {config.word_ngram_max})", replace(config, word_ngram_max=n))
-          for n in (1, 2, 3) if n != config.word_ngram_max],
-        *[(f"char n-grams {lo}-{hi} (chosen {config.char_ngram_min}-{config.char_ngram_max})", replace(config, char_ngram_min=lo, char_ngram_max=hi))
-          for lo, hi in ((2, 4), (3, 6)) if (lo, hi) != (config.char_ngram_min, config.char_ngram_max)],
-        ("C x 0.3", replace(config, C=config.C * 0.3)),
-        ("C x 3", replace(config, C=config.C * 3)),
-        (f"class weight {'none' if config.class_weight == 'balanced' else 'balanced'} (chosen {config.class_weight})",
-         replace(config, class_weight="none" if config.class_weight == "balanced" else "balanced")),
-        ("SGD (log loss)", replace(config, estimator="sgd")),
-        ("without GerNTSA", without["gerntsa"]),
-        ("without constructed", without["constructed"]),
-        ("without sample gold", without["sample"]),
-        *[(f"{label} weight {value:g} (chosen {getattr(config, field):g})", replace(config, **{field: value}))  # type: ignore[arg-type]
-          for label, field, values in (("news", "weight_news", (1.0, 2.0, 3.0, 4.0)), ("GerNTSA", "weight_gerntsa", (0.25, 1.0)),
-                                       ("constructed", "weight_constructed", (0.5, 2.0)), ("sample", "weight_gold", (1.0, 3.0)))
-          for value in values if value != getattr(config, field)],
-    ]
+def pipeline_variants(config: ModelConfig) -> list[tuple[str, dict[str, Any]]]:
+    """One-setting changes of the chosen stance pipeline, as its step parameters (for ``GridSearchCV``)."""
+    from sklearn.linear_model import SGDClassifier
+
+    variants: list[tuple[str, dict[str, Any]]] = [("chosen config", {})]
+    if config.use_char:
+        variants.append(("- char n-grams", {"features__char": "drop"}))
+        variants += [(f"char n-grams {lo}-{hi} (chosen {config.char_ngram_min}-{config.char_ngram_max})", {"features__char__ngram_range": (lo, hi)})
+                     for lo, hi in ((2, 4), (3, 6)) if (lo, hi) != (config.char_ngram_min, config.char_ngram_max)]
+    if config.use_window:
+        small = config.window_tokens // 2 + 1
+        variants.append(("- context window", {"features__window": "drop"}))
+        variants.append((f"window {small} words (chosen {config.window_tokens})",
+                         {"features__window__window": small, **({"features__lexicon__values__window": small} if config.use_lexicon else {})}))
+    if config.use_lexicon:
+        variants.append(("- lexicon and cue features", {"features__lexicon": "drop"}))
+        variants.append(("- cue patterns only", {"features__lexicon__values__use_cues": not config.use_cues}))
+        variants.append((f"{'-' if config.use_structure else '+'} structure (polarity near other actors, order)",
+                         {"features__lexicon__values__use_structure": not config.use_structure}))
+        neutral = {"features__lexicon__values__drop_neutral_words": not config.lexicon_drop_neutral}
+        if config.use_frames:
+            neutral["features__frames__values__drop_neutral_words"] = not config.lexicon_drop_neutral
+        variants.append((f"{'-' if config.lexicon_drop_neutral else '+'} neutral news words dropped from the lexicon counts", neutral))
+    if config.use_frames:
+        variants.append(("- frames (target speaks, accused, praised, does harm, clause polarity, epithets)", {"features__frames": "drop"}))
+    variants.append(("- target masking (target name visible, other actors still masked)", {"mask__mask_target": False}))
+    variants += [(f"word n-grams up to {n} (chosen {config.word_ngram_max})", {"features__word__ngram_range": (1, n)})
+                 for n in (1, 2, 3) if n != config.word_ngram_max]
+    variants += [("C x 0.3", {"clf__C": config.C * 0.3}), ("C x 3", {"clf__C": config.C * 3})]
+    flipped = None if config.class_weight == "balanced" else "balanced"
+    variants.append((f"class weight {flipped or 'none'} (chosen {config.class_weight})", {"clf__class_weight": flipped}))
+    variants.append(("SGD (log loss)", {"clf": SGDClassifier(loss="log_loss", alpha=1e-4 / config.C, class_weight="balanced",
+                                                            max_iter=50, tol=None, random_state=config.random_state)}))
+    return variants
 
 
-def ablations(data: TrainingSet, config: ModelConfig, *, cv: bool = False) -> list[dict[str, Any]]:
-    """Stance macro-F1 of every :func:`ablation_variants` variant: news dev (primary), GerNTSA dev and,
-    with ``cv``, sample CV."""
+def policy_variants(policy: DataPolicy) -> list[tuple[str, DataPolicy]]:
+    """Training-data variants of the chosen policy: sources left out and other source weights."""
+    without = [(f"without {label}", replace(policy, sources_stance=tuple(x for x in policy.sources_stance if x != source)))
+               for label, source in (("GerNTSA", "gerntsa"), ("constructed", "constructed"), ("sample gold", "sample"))
+               if source in policy.sources_stance]
+    weights = [(f"{label} weight {value:g} (chosen {policy.weight(source):g})", policy.with_weight(source, value))
+               for label, source, values in (("news", "news", (1.0, 2.0, 3.0, 4.0)), ("GerNTSA", "gerntsa", (0.25, 1.0)),
+                                             ("constructed", "constructed", (0.5, 2.0)), ("sample", "sample", (1.0, 3.0)))
+               for value in values if value != policy.weight(source)]
+    return without + weights
+
+
+def ablations(data: TrainingSet, config: ModelConfig, policy: DataPolicy, *, n_jobs: int = 2) -> list[dict[str, Any]]:
+    """Stance macro-F1 on news dev of every pipeline variant (one ``GridSearchCV`` over the step
+    parameters, trained on the training side and scored on news dev) and of every data-policy variant."""
     from joblib import Parallel, delayed
+    from sklearn.metrics import f1_score, make_scorer
+    from sklearn.model_selection import GridSearchCV
 
-    jobs = [delayed(_ablation_row)(data, name, variant, cv) for name, variant in ablation_variants(config)]
-    return list(Parallel(n_jobs=2, backend="loky")(jobs))
-
-
-def _ablation_row(data: TrainingSet, name: str, variant: ModelConfig, cv: bool) -> dict[str, Any]:
+    side, dev = training_side(data, "stance", policy), dev_split(data, "news")
+    if not dev.units:
+        return []
+    variants = pipeline_variants(config)
+    X = list(side.inputs) + list(dev.inputs)
+    y = [u.stance for u in side.units] + [u.stance for u in dev.units]
+    weights = np.concatenate([[policy.weight(u.source) for u in side.units], np.ones(len(dev.units))])
+    split = [(np.arange(len(side.units)), np.arange(len(side.units), len(X)))]
+    scorer = make_scorer(f1_score, average="macro", labels=list(LABELS), zero_division=0)
+    search = GridSearchCV(make_stance_pipeline(config), [{k: [v] for k, v in params.items()} for _, params in variants],
+                          scoring=scorer, cv=split, refit=False, n_jobs=n_jobs)
     started = time.perf_counter()
-    model = fit_model(training_side(data, "stance", variant), "stance", variant)
-    row: dict[str, Any] = {"variant": name}
-    for key, source in DEV_SETS:
-        dev = dev_split(data, source)
-        row[f"{key}_macro_f1"] = metrics([u.stance for u in dev.units], list(model.predict(dev.inputs)))["macro_f1"] if dev.units else None
-    row["cv_macro_f1"] = None
-    if cv and "sample" in variant.sources_stance:
-        folds = cross_validate(data, "stance", variant)
-        row["cv_macro_f1"] = metrics(folds["y_true"], folds["y_pred"])["macro_f1"]
-    row["seconds"] = round(time.perf_counter() - started, 1)
-    return row
+    search.fit(X, y, clf__sample_weight=weights)
+    seconds = round((time.perf_counter() - started) * n_jobs / len(variants), 1)
+    rows = [{"variant": name, "news_dev_macro_f1": float(score), "seconds": seconds}
+            for (name, _), score in zip(variants, search.cv_results_["mean_test_score"])]
+    jobs = [delayed(_policy_row)(data, name, config, variant) for name, variant in policy_variants(policy)]
+    return rows + list(Parallel(n_jobs=n_jobs)(jobs))
+
+
+def _policy_row(data: TrainingSet, name: str, config: ModelConfig, policy: DataPolicy) -> dict[str, Any]:
+    started = time.perf_counter()
+    model = fit_model(training_side(data, "stance", policy), "stance", config, policy)
+    dev = dev_split(data, "news")
+    f1 = metrics([u.stance for u in dev.units], list(predict(model, dev.inputs)))["macro_f1"]
+    return {"variant": name, "news_dev_macro_f1": f1, "seconds": round(time.perf_counter() - started, 1)}
 
 
 def per_actor(units: Sequence[Any], y_true: Sequence[Any], y_pred: Sequence[Any], top: int = 10) -> list[dict[str, Any]]:
@@ -333,17 +351,17 @@ def per_actor(units: Sequence[Any], y_true: Sequence[Any], y_pred: Sequence[Any]
 
 
 def write_model_report(data_paths: Sequence[str | Path], out: str | Path, *, config: ModelConfig | None = None,
-                       run_ablations: bool = True, corpora: Mapping[str, str | Path | None] | None = None) -> Path:
+                       policy: DataPolicy | None = None, run_ablations: bool = True,
+                       corpora: Mapping[str, str | Path | None] | None = None) -> Path:
     """Write ``reports/model/``: results.json, README.md, confusion PNGs and top features."""
-    config = config or ModelConfig()
+    config, policy = config or ModelConfig(), policy or DataPolicy()
     folder = Path(out)
     data = prepare(load_units(list(data_paths), corpora=corpora))
-    comparison = compare_on_splits(data, config)
-    sentiment = sentiment_comparison(data, config)
-    final_model = fit_model(training_side(data, "stance", config), "stance", config)
-    features = {label: final_model.top_features(label, top=25) for label in LABELS}
+    comparison = compare_on_splits(data, config, policy)
+    sentiment = sentiment_comparison(data, config, policy)
+    features = {label: top_features(comparison["model"], label, top=25) for label in LABELS}
     actors = per_actor(comparison["cv_units"], comparison["cv_true"], comparison["predictions"]["cv"][PRIMARY]) if "cv_units" in comparison else []
-    rows = ablations(data, config) if run_ablations else []
+    rows = ablations(data, config, policy) if run_ablations else []
     titles = {"news_dev": "stance, news development split (outlets unseen)", "cv": "stance, sample gold, grouped 5-fold CV",
               "gerntsa_dev": "stance, GerNTSA development split"}
     for key, title in titles.items():
@@ -351,7 +369,7 @@ def write_model_report(data_paths: Sequence[str | Path], out: str | Path, *, con
             save_confusion(comparison[key][PRIMARY], folder / f"confusion_stance_{key}.png", title=title)
     keys = [k for k in ("news_dev", "news_dev_multi_actor", "cv", "cv_multi_actor", "gerntsa_dev", "gerntsa_dev_multi_actor") if k in comparison]
     payload: dict[str, Any] = {
-        "config": asdict(config),
+        "config": asdict(config), "data_policy": asdict(policy),
         "stance": {**{k: comparison[k] for k in keys}, "paired_difference": comparison["paired_difference"]},
         "news_dev_actor_means": comparison.get("news_dev_actor_means"),
         "sentiment": sentiment, "per_actor_cv": actors, "ablations": rows, "top_features": features,
@@ -426,8 +444,10 @@ def _render_model_report(p: dict[str, Any], data: TrainingSet) -> str:
         heads = {"news_dev_macro_f1": "news dev", "cv_macro_f1": "sample CV", "gerntsa_dev_macro_f1": "GerNTSA dev"}
         chosen = p["ablations"][0].get("news_dev_macro_f1")
         lines += ["", "## Feature, estimator and source tests (stance macro-F1; chosen on news dev)", "",
-                  "Each variant changes one setting of the chosen config and is fitted on the training side. A difference of "
-                  "about ±0.01 on news dev is within the noise of one split (see the bootstrap intervals above).", "",
+                  "Each variant changes one setting of the chosen config (a step parameter of the pipeline, searched with "
+                  "`GridSearchCV`, or the data policy) and is fitted on the training side. A difference of "
+                  "about ±0.01 on news dev is within the noise of one split (see the bootstrap intervals above); "
+                  "seconds: fit time per variant (pipeline variants: the search's time per variant and worker).", "",
                   "| variant | " + " | ".join(heads[k] for k in keys) + " | Δ news dev | seconds |", "|---|" + "---:|" * (len(keys) + 2)]
         for row in p["ablations"]:
             cells = ["–" if row.get(k) is None else f"{row[k]:.3f}" for k in keys]

@@ -4,13 +4,13 @@ Components, in order:
 
 1. ``stance_paragraph_splitter``: a line break or a year ending a sentence
    ("im Jahr 2025. Danach") starts a sentence;
-2. ``sentencizer`` (spaCy's), which keeps German ordinals and abbreviations together
-   because the German tokenizer already keeps "16." and "z." as one token;
-3. ``lemmatizer`` in lookup mode (tables from spacy-lookups-data);
-4. ``stance_actor_matcher``: actor names, compounds and role aliases into
+2. ``stance_sentencizer`` (spaCy's sentencizer rule, vectorised), which keeps German ordinals
+   and abbreviations together because the German tokenizer already keeps "16." and "z." as
+   one token;
+3. ``stance_actor_matcher``: actor names, compounds and role aliases into
    ``doc.spans["stance_actors"]`` with ``span.id_`` = actor id (names) or role key.
 
-Nothing is downloaded; a missing lookups package raises :class:`PipelineBuildError`.
+Nothing is downloaded. No lemmatizer: nothing reads lemmas (it cost 120 MB of lookup tables).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import itertools
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import spacy
@@ -44,6 +45,15 @@ _REGNAL_RE = re.compile(r"^[IVX]{2,6}$|^[VX]$")
 
 
 _BREAK_CACHE: dict[int, bool] = {}
+# Per-token-string caches are cleared when they reach this size, so memory stays flat on an archive
+# (real news brings new word forms without end).
+CACHE_LIMIT = 1 << 17
+
+
+def _bounded(cache: dict[int, Any]) -> dict[int, Any]:
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    return cache
 
 
 def _starts_next_sentence(text: str) -> bool:
@@ -63,10 +73,11 @@ def paragraph_splitter(doc: Doc) -> Doc:
     orths = doc.to_array("ORTH")
     strings = doc.vocab.strings
     _keep_regnal_stops(doc, orths)
+    cache = _bounded(_BREAK_CACHE)
     for orth in np.unique(orths[:-1]).tolist():
-        flag = _BREAK_CACHE.get(orth)
+        flag = cache.get(orth)
         if flag is None:
-            flag = _BREAK_CACHE[orth] = _starts_next_sentence(strings[orth])
+            flag = cache[orth] = _starts_next_sentence(strings[orth])
         if not flag:
             continue
         for i in np.flatnonzero(orths[:-1] == orth).tolist():
@@ -74,6 +85,55 @@ def paragraph_splitter(doc: Doc) -> Doc:
             if token.is_space or following.text[:1].isupper():
                 following.is_sent_start = True
     return doc
+
+
+class Sentencizer:
+    """spaCy's rule-based sentencizer, computed on token arrays instead of token by token.
+
+    Same rule and output as ``spacy.pipeline.Sentencizer`` with its default punctuation and
+    ``overwrite=False``: a sentence starts at the first token that is neither punctuation nor a
+    sentence-final character after a sentence-final character ("." "!" "?" ...); sentence starts
+    already set (by the paragraph splitter) are kept.
+    """
+
+    def __init__(self, vocab: Any, name: str = "stance_sentencizer") -> None:
+        from spacy.pipeline import Sentencizer as SpacySentencizer
+
+        self.name = name
+        self.vocab = vocab
+        self.punct_chars = frozenset(SpacySentencizer.default_punct_chars)
+        self._is_final: dict[int, bool] = {}
+
+    def __call__(self, doc: Doc) -> Doc:
+        if not len(doc):
+            return doc
+        values = doc.to_array(["ORTH", "IS_PUNCT", "SENT_START"])
+        orths, punct, current = values[:, 0], values[:, 1].astype(bool), values[:, 2].astype(np.int64)
+        unique, inverse = np.unique(orths, return_inverse=True)
+        _bounded(self._is_final)
+        final = np.asarray([self._final(int(orth)) for orth in unique.tolist()], dtype=bool)[inverse.reshape(-1)]
+        word = ~(punct | final)
+        positions = np.arange(len(doc))
+        previous_word = np.concatenate([[-1], np.maximum.accumulate(np.where(word, positions, -1))[:-1]])
+        finals = np.cumsum(final)
+        finals_before = np.where(previous_word >= 0, finals[np.maximum(previous_word, 0)], 0)
+        starts = word & (finals - finals_before > 0)
+        starts[0] = True
+        decided = np.where(current != 0, current, np.where(starts, 1, -1)).astype(np.uint64).reshape(-1, 1)
+        doc.from_array(["SENT_START"], decided)  # type: ignore[arg-type]
+        return doc
+
+    def _final(self, orth: int) -> bool:
+        found = self._is_final.get(orth)
+        if found is None:
+            found = self._is_final[orth] = self.vocab.strings[orth] in self.punct_chars
+        return found
+
+
+@Language.factory("stance_sentencizer", assigns=["token.is_sent_start"], default_config={})
+def make_sentencizer(nlp: Language, name: str) -> Sentencizer:
+    """spaCy factory of :class:`Sentencizer` (spaCy's rule, vectorised)."""
+    return Sentencizer(nlp.vocab, name)
 
 
 def _keep_regnal_stops(doc: Doc, orths: np.ndarray) -> None:
@@ -176,7 +236,7 @@ class ActorMatcher:
         if not len(doc):
             return []
         orths = doc.to_array("ORTH")
-        cache = self._token_cache
+        cache = _bounded(self._token_cache)
         hits = []
         for orth in np.unique(orths).tolist():
             found = cache.get(orth)
@@ -275,7 +335,7 @@ def load_nlp(config: NlpConfig | None = None, registry: ActorRegistry | None = N
     Raises
     ------
     PipelineBuildError
-        If spaCy's German language data or spacy-lookups-data is missing.
+        If spaCy's German language data cannot be loaded.
     """
     return _build_nlp(config or NlpConfig(), registry if registry is not None else load_actors())
 
@@ -288,17 +348,12 @@ def _build_nlp(config: NlpConfig, registry: ActorRegistry) -> Language:
         raise PipelineBuildError(f"cannot build spacy.blank({config.lang!r}): {exc}. Reinstall with `pip install spacy`.") from exc
     nlp.max_length = config.max_length
     nlp.add_pipe("stance_paragraph_splitter")
-    nlp.add_pipe("sentencizer")
-    if config.lemmatizer:
-        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.add_pipe("stance_sentencizer")
     matcher = nlp.add_pipe("stance_actor_matcher")
     try:
         nlp.initialize()
-    except Exception as exc:
-        raise PipelineBuildError(
-            f"cannot initialise the German lookup lemmatizer: {exc}. "
-            "Install the lookup tables with `pip install spacy-lookups-data`."
-        ) from exc
+    except Exception as exc:  # spaCy raises many types when its language data is broken
+        raise PipelineBuildError(f"cannot initialise the German pipeline: {exc}. Reinstall with `pip install spacy`.") from exc
     assert isinstance(matcher, ActorMatcher)
     matcher.set_registry(registry)
     return nlp

@@ -1,18 +1,21 @@
-"""Save and load models: ``model.joblib`` plus a ``model.json`` sidecar, written atomically.
+"""Save and load models: ``model.npz`` plus a ``model.json`` sidecar, written atomically.
 
-The sidecar records the versions of stance, scikit-learn and spaCy, the label set, a
-SHA-256 of the training data, the resolved config, the metrics and a SHA-256 of the
-joblib file, which is checked before anything is unpickled.
+A model folder holds the two fitted pipelines (stance and sentiment) as **data, not code**:
+each pipeline is walked recursively and every step is stored as its type name (from the table
+:func:`fitted_table`), its constructor parameters and the fitted attributes the table lists for
+that type; arrays go into the ``.npz`` archive, everything else into a JSON structure inside
+it. Loading reads the archive with ``allow_pickle=False``, rebuilds each step with the
+installed scikit-learn (only the types in the table, with the parameters that version
+accepts), sets the fitted attributes, and accepts the model only if it reproduces the
+probabilities recorded at save time on fixed probe sentences. A table of types was chosen
+over ``skops.io`` because it needs no extra dependency, never unpickles, and loads across
+scikit-learn versions that rebuild the same steps (the probes decide).
 
-Format 2 (logistic regression and SGD models, the default) stores no scikit-learn objects,
-only the learned numbers: the config, each TF-IDF vocabulary and idf vector, the scaler
-factors and the linear weights. Loading rebuilds the pipelines from the config and checks
-them against probabilities recorded at save time on fixed probe sentences, so a model
-trained under one scikit-learn version loads under another only when it gives the same
-output there. Format 1 (pickled estimators; used for the calibrated LinearSVC) loads only
-under the scikit-learn version that saved it.
-
-Model files are still pickles: load only models you built or got from a trusted source.
+The sidecar records the versions of stance, scikit-learn and spaCy, the format, the label
+set, a SHA-256 of the archive (checked before anything is read), the training data's
+fingerprint, the resolved config and the metrics. A file written by a stance version older
+than :data:`COMPATIBLE_SINCE` (other format or feature code) is refused with the command to
+retrain.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,11 +33,10 @@ from .errors import RETRAIN_HINT, IncompatibleModelError, ModelIntegrityError, M
 from .io import atomic_write_bytes, atomic_write_text
 from .records import LABELS
 
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.npz"
 META_FILE = "model.json"
-FORMAT_VERSION = 2
-PICKLE_FORMAT = 1
-READABLE_FORMATS = (PICKLE_FORMAT, FORMAT_VERSION)
+FORMAT_VERSION = 3
+COMPATIBLE_SINCE = "0.2.0"  # the oldest stance version whose model files this one reads
 PROBE_TOLERANCE = 1e-6
 # Probe units (sentence, target span, other-actor spans) whose probabilities every model file records.
 PROBES: tuple[tuple[str, tuple[int, int], tuple[tuple[int, int], ...]], ...] = (
@@ -48,9 +49,31 @@ PROBES: tuple[tuple[str, tuple[int, int], tuple[tuple[int, int], ...]], ...] = (
 )
 
 
+def fitted_table() -> dict[str, tuple[type, tuple[str, ...]]]:
+    """Estimator type -> (class, the fitted attributes a model file stores for it)."""
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.preprocessing import MaxAbsScaler
+
+    from .features import FrameFeatures, LexiconFeatures, NgramTfidf, TargetMasker, WindowTfidf
+
+    return {
+        "Pipeline": (Pipeline, ()),
+        "FeatureUnion": (FeatureUnion, ()),
+        "TargetMasker": (TargetMasker, ("n_features_in_",)),
+        "NgramTfidf": (NgramTfidf, ("vocabulary_", "idf_", "lookup_")),
+        "WindowTfidf": (WindowTfidf, ("vocabulary_", "idf_")),
+        "LexiconFeatures": (LexiconFeatures, ("feature_names_", "n_features_in_")),
+        "FrameFeatures": (FrameFeatures, ("feature_names_", "n_features_in_")),
+        "MaxAbsScaler": (MaxAbsScaler, ("max_abs_", "scale_", "n_samples_seen_", "n_features_in_")),
+        "LogisticRegression": (LogisticRegression, ("coef_", "intercept_", "classes_", "n_features_in_", "n_iter_")),
+        "SGDClassifier": (SGDClassifier, ("coef_", "intercept_", "classes_", "n_features_in_", "n_iter_", "t_")),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class LoadedModel:
-    """The two fitted models and the sidecar metadata."""
+    """The two fitted pipelines and the sidecar metadata."""
 
     stance: Any
     sentiment: Any
@@ -67,27 +90,118 @@ def versions() -> dict[str, str]:
     return {"stance": __version__, "scikit-learn": sklearn.__version__, "spacy": about.__version__}
 
 
-def save_model(path: str | Path, *, stance: Any, sentiment: Any, metadata: dict[str, Any]) -> Path:
-    """Write ``model.joblib`` and ``model.json`` into the folder ``path`` (atomically).
+class _Arrays:
+    """Collects the arrays of a model file; values are replaced by ``{"array": key}`` references."""
 
-    Models with linear weights are stored in the portable format 2, others as pickles (format 1).
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def ref(self, value: np.ndarray) -> dict[str, str]:
+        key = f"a{len(self.arrays)}"
+        array = np.asarray(value)
+        if array.dtype == object:
+            array = array.astype(str)
+        self.arrays[key] = array
+        return {"array": key}
+
+
+def _encode(value: Any, arrays: _Arrays) -> Any:
+    """Plain JSON for a parameter or fitted attribute; numpy arrays become references."""
+    if isinstance(value, np.ndarray):
+        return arrays.ref(value)
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, arrays) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError("model files store dicts with string keys only")
+        return {"dict": {k: _encode(v, arrays) for k, v in value.items()}}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__} in a model file")
+
+
+def _decode(value: Any, arrays: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v, arrays) for v in value]
+    if isinstance(value, dict):
+        if "array" in value:
+            return np.asarray(arrays[value["array"]])
+        if "tuple" in value:
+            return tuple(_decode(v, arrays) for v in value["tuple"])
+        return {k: _decode(v, arrays) for k, v in value["dict"].items()}
+    return value
+
+
+def export_estimator(estimator: Any, arrays: _Arrays) -> dict[str, Any]:
+    """The structure of a fitted estimator: type, parameters, fitted attributes, children.
+
+    Raises
+    ------
+    TypeError
+        For an estimator type that is not in the table :func:`fitted_table`.
     """
-    import joblib
+    from sklearn.pipeline import FeatureUnion, Pipeline
 
+    kind = type(estimator).__name__
+    table = fitted_table()
+    if kind not in table or not isinstance(estimator, table[kind][0]):
+        raise TypeError(f"cannot store a {kind} in a model file (known types: {', '.join(table)})")
+    if isinstance(estimator, Pipeline):
+        params = {k: v for k, v in estimator.get_params(deep=False).items() if k != "steps"}
+        return {"type": kind, "params": _encode(params, arrays),
+                "children": [[name, _child(step, arrays)] for name, step in estimator.steps]}
+    if isinstance(estimator, FeatureUnion):
+        params = {k: v for k, v in estimator.get_params(deep=False).items() if k != "transformer_list"}
+        return {"type": kind, "params": _encode(params, arrays),
+                "children": [[name, _child(step, arrays)] for name, step in estimator.transformer_list]}
+    leaf: Any = estimator
+    fitted = {name: _encode(getattr(leaf, name), arrays) for name in table[kind][1] if hasattr(leaf, name)}
+    return {"type": kind, "params": _encode(leaf.get_params(deep=False), arrays), "fitted": fitted}
+
+
+def _child(step: Any, arrays: _Arrays) -> Any:
+    return step if isinstance(step, str) else export_estimator(step, arrays)
+
+
+def rebuild_estimator(node: Any, arrays: Any) -> Any:
+    """A fitted estimator from :func:`export_estimator` output, built with the installed scikit-learn."""
+    if isinstance(node, str):
+        return node  # "drop" / "passthrough"
+    table = fitted_table()
+    cls, _ = table[node["type"]]
+    params = _decode(node["params"], arrays)
+    accepted = set(cls().get_params(deep=False)) if node["type"] not in ("Pipeline", "FeatureUnion") else set(params)
+    params = {k: v for k, v in params.items() if k in accepted}
+    if node["type"] == "Pipeline":
+        return cls([(name, rebuild_estimator(child, arrays)) for name, child in node["children"]], **params)
+    if node["type"] == "FeatureUnion":
+        return cls([(name, rebuild_estimator(child, arrays)) for name, child in node["children"]], **params)
+    estimator = cls(**params)
+    for name, value in node.get("fitted", {}).items():
+        decoded = _decode(value, arrays)
+        setattr(estimator, name, decoded.astype(object) if name in ("classes_", "feature_names_") else decoded)
+    return estimator
+
+
+def save_model(path: str | Path, *, stance: Any, sentiment: Any, metadata: dict[str, Any]) -> Path:
+    """Write ``model.npz`` and ``model.json`` into the folder ``path`` (each atomically)."""
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
-    portable = _is_portable(stance) and _is_portable(sentiment)
+    arrays = _Arrays()
+    inputs = probe_inputs()
+    structure = {"format": FORMAT_VERSION, "stance": export_estimator(stance, arrays),
+                 "sentiment": export_estimator(sentiment, arrays),
+                 "probes": {"stance": arrays.ref(stance.predict_proba(inputs)), "sentiment": arrays.ref(sentiment.predict_proba(inputs))}}
     buffer = io.BytesIO()
-    if portable:
-        inputs = probe_inputs()
-        bundle = {"format": FORMAT_VERSION, "stance": export_model(stance), "sentiment": export_model(sentiment),
-                  "probes": {"stance": stance.predict_proba(inputs), "sentiment": sentiment.predict_proba(inputs)}}
-    else:
-        bundle = {"format": PICKLE_FORMAT, "stance": stance, "sentiment": sentiment}
-    joblib.dump(bundle, buffer, compress=3)
+    contents: dict[str, Any] = {"structure": np.asarray(json.dumps(structure, ensure_ascii=False)), **arrays.arrays}
+    np.savez_compressed(buffer, **contents)
     payload = buffer.getvalue()
     meta = {
-        "format": bundle["format"],
+        "format": FORMAT_VERSION,
         "versions": versions(),
         "labels": list(LABELS),
         "model_sha256": hashlib.sha256(payload).hexdigest(),
@@ -105,72 +219,19 @@ def probe_inputs() -> list[Any]:
     return [TargetText(sentence, (target,), others) for sentence, target, others in PROBES]
 
 
-def _is_portable(model: Any) -> bool:
-    return hasattr(getattr(getattr(model, "pipeline_", None), "named_steps", {}).get("clf"), "coef_")
-
-
-def export_model(model: Any) -> dict[str, Any]:
-    """The learned numbers of a fitted stance or sentiment model, as plain data (no estimator objects)."""
-    from dataclasses import asdict
-
-    pipeline = model.pipeline_
-    clf = pipeline.named_steps["clf"]
-    blocks: dict[str, Any] = {}
-    for name, part in pipeline.named_steps["features"].transformer_list:
-        state: dict[str, Any] = {}
-        for step_name, step in part.steps:
-            if hasattr(step, "vocabulary_"):
-                state[step_name] = {"vocabulary": {str(term): int(index) for term, index in step.vocabulary_.items()},
-                                    "idf": np.asarray(step.idf_)}
-            elif hasattr(step, "scale_"):
-                state[step_name] = {"max_abs": np.asarray(step.max_abs_), "scale": np.asarray(step.scale_),
-                                    "n_samples_seen": int(step.n_samples_seen_)}
-        blocks[name] = state
-    return {
-        "kind": type(model).__name__,
-        "target_aware": bool(getattr(model, "target_aware", True)),
-        "config": asdict(model.config) if model.config is not None else None,
-        "blocks": blocks,
-        "clf": {"coef": np.asarray(clf.coef_), "intercept": np.asarray(clf.intercept_),
-                "classes": [str(c) for c in clf.classes_]},
-    }
-
-
-def rebuild_model(state: dict[str, Any]) -> Any:
-    """A fitted model from :func:`export_model` output, built with this environment's scikit-learn."""
-    from .config import ModelConfig
-    from .model import SentimentModel, StanceModel
-
-    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in (state["config"] or {}).items()}
-    config = ModelConfig(**fields) if state["config"] else None
-    model = StanceModel(config=config, target_aware=state["target_aware"]) if state["kind"] == "StanceModel" else SentimentModel(config=config)
-    pipeline = model._make_pipeline(config or ModelConfig())
-    for name, part in pipeline.named_steps["features"].transformer_list:
-        saved = state["blocks"][name]
-        for step_name, step in part.steps:
-            if step_name not in saved:
-                step.fit([])
-            elif "vocabulary" in saved[step_name]:
-                step.vocabulary_ = dict(saved[step_name]["vocabulary"])
-                step.idf_ = np.asarray(saved[step_name]["idf"], dtype=float)
-            else:
-                step.max_abs_ = np.asarray(saved[step_name]["max_abs"], dtype=float)
-                step.scale_ = np.asarray(saved[step_name]["scale"], dtype=float)
-                step.n_samples_seen_ = saved[step_name]["n_samples_seen"]
-                step.n_features_in_ = len(step.scale_)
-    clf = pipeline.named_steps["clf"]
-    clf.coef_ = np.asarray(state["clf"]["coef"], dtype=float)
-    clf.intercept_ = np.asarray(state["clf"]["intercept"], dtype=float)
-    clf.classes_ = np.asarray(state["clf"]["classes"], dtype=object)
-    clf.n_features_in_ = clf.coef_.shape[1]
-    clf.n_iter_ = np.zeros(1, dtype=np.int32)
-    model.pipeline_ = pipeline
-    model.classes_ = np.asarray(state["clf"]["classes"], dtype=object)
-    return model
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """Read and check the sidecar of a model folder."""
+    """Read and check the sidecar of a model folder.
+
+    Raises
+    ------
+    ModelNotFoundError, ModelIntegrityError, IncompatibleModelError
+        For a missing folder or sidecar, an unreadable sidecar, or a file from an
+        incompatible stance version or format.
+    """
     folder = Path(path)
     meta_path = folder / META_FILE
     if not folder.is_dir():
@@ -183,24 +244,28 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         raise ModelIntegrityError(f"{meta_path}: unreadable model metadata ({exc}). {RETRAIN_HINT}") from exc
     if not isinstance(meta, dict) or "model_sha256" not in meta:
         raise ModelIntegrityError(f"{meta_path}: model metadata lacks model_sha256. {RETRAIN_HINT}")
-    if meta.get("format") not in READABLE_FORMATS:
+    written_by = str(meta.get("versions", {}).get("stance", "unknown"))
+    if meta.get("format") != FORMAT_VERSION or not written_by[:1].isdigit() or _version_tuple(written_by) < _version_tuple(COMPATIBLE_SINCE):
+        from . import __version__
+
         raise IncompatibleModelError(
-            f"{meta_path}: model format {meta.get('format')!r}, this stance reads formats {', '.join(map(str, READABLE_FORMATS))}. {RETRAIN_HINT}")
+            f"{meta_path}: model written by stance {written_by} (format {meta.get('format')!r}); this stance {__version__} "
+            f"reads format {FORMAT_VERSION} from stance {COMPATIBLE_SINCE} on. {RETRAIN_HINT}")
     return meta
 
 
 def load_model(path: str | Path) -> LoadedModel:
-    """Load a model folder after checking its checksum, format and behaviour.
+    """Load a model folder after checking its checksum, version and behaviour.
 
     Raises
     ------
     ModelNotFoundError
         The folder or one of its files is missing.
     ModelIntegrityError
-        The joblib file is truncated or was changed after saving (checksum mismatch).
+        The archive is truncated, was changed after saving (checksum mismatch) or is not a model.
     IncompatibleModelError
-        A format-2 model gives other probabilities here than when it was saved, or a
-        format-1 (pickled) model was saved by another scikit-learn version.
+        A file from an incompatible stance version, or a model that gives other probabilities
+        here than when it was saved (another scikit-learn that computes differently).
     """
     folder = Path(path)
     meta = read_metadata(folder)
@@ -214,19 +279,21 @@ def load_model(path: str | Path) -> LoadedModel:
             f"{model_path}: checksum mismatch (file is truncated or was modified after saving; "
             f"expected sha256 {meta['model_sha256'][:12]}…, got {digest[:12]}…). {RETRAIN_HINT}"
         )
-    if meta["format"] == PICKLE_FORMAT:
-        _require_same_sklearn(folder, meta)
-    bundle = _unpickle(folder, payload)
-    if bundle.get("format") != meta["format"]:
-        raise ModelIntegrityError(f"{model_path}: model file and metadata disagree on the format. {RETRAIN_HINT}")
-    if meta["format"] == PICKLE_FORMAT:
-        return LoadedModel(bundle["stance"], bundle["sentiment"], meta)
     try:
-        stance, sentiment = rebuild_model(bundle["stance"]), rebuild_model(bundle["sentiment"])
+        with np.load(io.BytesIO(payload), allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+        structure = json.loads(str(arrays.pop("structure")))
+    except Exception as exc:  # a damaged archive surfaces as many exception types
+        raise ModelIntegrityError(f"{model_path}: cannot read model archive ({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
+    if not isinstance(structure, dict) or structure.get("format") != FORMAT_VERSION or "stance" not in structure:
+        raise ModelIntegrityError(f"{model_path}: not a stance model archive of format {FORMAT_VERSION}. {RETRAIN_HINT}")
+    try:
+        stance, sentiment = rebuild_estimator(structure["stance"], arrays), rebuild_estimator(structure["sentiment"], arrays)
     except Exception as exc:  # a changed scikit-learn API surfaces as many exception types
         raise IncompatibleModelError(f"{folder}: cannot rebuild the model with scikit-learn {_sklearn_version()} "
                                      f"({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
-    _check_probes(folder, meta, bundle["probes"], stance=stance, sentiment=sentiment)
+    probes = {name: _decode(structure["probes"][name], arrays) for name in ("stance", "sentiment")}
+    _check_probes(folder, meta, probes, stance=stance, sentiment=sentiment)
     return LoadedModel(stance, sentiment, meta)
 
 
@@ -236,36 +303,15 @@ def _sklearn_version() -> str:
     return str(sklearn.__version__)
 
 
-def _require_same_sklearn(folder: Path, meta: dict[str, Any]) -> None:
-    saved = meta.get("versions", {}).get("scikit-learn")
-    if saved != _sklearn_version():
-        raise IncompatibleModelError(
-            f"{folder}: model was saved with scikit-learn {saved}, this environment has {_sklearn_version()}. {RETRAIN_HINT}"
-        )
-
-
-def _unpickle(folder: Path, payload: bytes) -> dict[str, Any]:
-    import joblib
-    from sklearn.exceptions import InconsistentVersionWarning
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", InconsistentVersionWarning)
-            bundle = joblib.load(io.BytesIO(payload))
-    except InconsistentVersionWarning as exc:
-        raise IncompatibleModelError(f"{folder}: {exc}. {RETRAIN_HINT}") from exc
-    except Exception as exc:  # unpickling errors come in many types
-        raise ModelIntegrityError(f"{folder / MODEL_FILE}: cannot load model ({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
-    if not isinstance(bundle, dict) or "stance" not in bundle or "sentiment" not in bundle:
-        raise ModelIntegrityError(f"{folder / MODEL_FILE}: not a stance model bundle. {RETRAIN_HINT}")
-    return bundle
-
-
 def _check_probes(folder: Path, meta: dict[str, Any], probes: dict[str, Any], **models: Any) -> None:
     inputs = probe_inputs()
     for name, model in models.items():
         expected = np.asarray(probes[name], dtype=float)
-        got = np.asarray(model.predict_proba(inputs), dtype=float)
+        try:
+            got = np.asarray(model.predict_proba(inputs), dtype=float)
+        except Exception as exc:  # a rebuilt step that cannot run
+            raise IncompatibleModelError(f"{folder}: the {name} model cannot run under scikit-learn {_sklearn_version()} "
+                                         f"({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
         if got.shape != expected.shape or not np.allclose(got, expected, atol=PROBE_TOLERANCE, rtol=0):
             saved = meta.get("versions", {}).get("scikit-learn")
             raise IncompatibleModelError(

@@ -8,8 +8,11 @@ scored in worker processes; results come back in input order, so output is ident
 from __future__ import annotations
 
 import itertools
+from array import array
 import logging
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +42,7 @@ ARTICLE_COLUMNS: tuple[str, ...] = (
     "sentences", "units", "warnings", "reason",
 )
 BATCH_ARTICLES = 32
-IN_PROCESS_BATCHES = 2
+IN_PROCESS_BATCHES = 8  # a corpus of up to 8 batches (256 articles) is scored without workers
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
     if actors is not None:
         analyzer = analyzer.with_actors(actors)
     jobs = _resolve_jobs(jobs)
-    mention_frames: list[pd.DataFrame] = []
+    columns = _MentionColumns()
     article_rows: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
     files: list[SourceFile] = []
@@ -111,20 +114,52 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
                 article_rows.append(_article_row(article, "skipped", 0, 0, reason=outcome.reason, seq=sequence[article.id]))
                 continue
             n_sentences, rows = outcome
-            if len(rows):
-                mention_frames.append(rows)
-            article_rows.append(_article_row(article, "ok", n_sentences, len(rows), seq=sequence[article.id]))
+            units = len(rows["actor"])
+            columns.extend(rows)
+            article_rows.append(_article_row(article, "ok", n_sentences, units, seq=sequence[article.id]))
         if progress:
             progress(len(results))
     # Rows arrive in input order (articles as read, units by position), whatever ``jobs`` is.
-    if mention_frames:
-        mentions = pd.concat(mention_frames, ignore_index=True)
-    else:
-        mentions = pd.DataFrame({c: pd.Series(dtype=object) for c in MENTION_COLUMNS})
-    del mention_frames
+    mentions = columns.frame()
+    del columns
     article_rows.sort(key=lambda row: row["_seq"])
     articles = pd.DataFrame(article_rows, columns=list(ARTICLE_COLUMNS))
     return CorpusResult(mentions, articles, tuple(skipped), tuple(warnings), tuple(files))
+
+
+class _MentionColumns:
+    """The mention table as it grows: numbers in typed arrays (8 bytes a value), text as shared
+    string objects, so a large corpus costs a few hundred bytes per unit until the frame is built."""
+
+    _INTEGERS = frozenset({"sentence_index", "start", "end"})
+    _FLOATS = frozenset({"stance_score", "p_negative", "p_neutral", "p_positive", "sentiment_score"})
+
+    def __init__(self) -> None:
+        self._columns: dict[str, Any] = {
+            name: array("q") if name in self._INTEGERS else array("d") if name in self._FLOATS else []
+            for name in MENTION_COLUMNS
+        }
+
+    def extend(self, rows: dict[str, list[Any]]) -> None:
+        for name, values in rows.items():
+            self._columns[name].extend(values)
+
+    def frame(self) -> pd.DataFrame:
+        """The table (:data:`MENTION_COLUMNS`); an empty one has object columns."""
+        import numpy as np
+        import pandas as pd
+
+        if not self._columns["actor"]:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in MENTION_COLUMNS})
+        data = {}
+        for name in MENTION_COLUMNS:
+            values = self._columns[name]
+            if isinstance(values, array):
+                data[name] = np.frombuffer(values, dtype=np.int64 if values.typecode == "q" else np.float64).copy()
+            else:
+                data[name] = values
+            self._columns[name] = []  # release each column once it is in the frame
+        return pd.DataFrame(data, columns=list(MENTION_COLUMNS))
 
 
 def _resolve_jobs(jobs: int) -> int:
@@ -162,32 +197,119 @@ def _article_batches(stream: Iterable[Article | Skipped | SourceFile], article_r
 
 
 def _score_batches(batches: Iterable[list[Article]], analyzer: Analyzer, jobs: int) -> Iterator[list[tuple[Article, Any]]]:
-    """Score batches in order; with ``jobs > 1`` batches after the first few go to worker processes.
+    """Score batches in input order, here and with ``jobs > 1`` also in ``jobs - 1`` worker processes.
 
-    The first :data:`IN_PROCESS_BATCHES` batches are always scored here, so a small corpus
-    never pays for starting workers (each loads the model and the pipeline).
+    A corpus of at most :data:`IN_PROCESS_BATCHES` batches is scored here, so a small corpus
+    never pays for starting a worker (it imports the libraries and loads the model). For a
+    larger one the workers start at once; this process scores the first batches while they
+    start, then takes batches from the same stream as the workers.
     """
     iterator = iter(batches)
-    for batch in itertools.islice(iterator, IN_PROCESS_BATCHES if jobs > 1 else None):
-        yield score_batch(batch, analyzer)
-    if jobs == 1:
+    head = list(itertools.islice(iterator, IN_PROCESS_BATCHES if jobs > 1 else None))
+    if jobs == 1 or len(head) < IN_PROCESS_BATCHES:
+        for batch in head:
+            yield score_batch(batch, analyzer)
         return
-    from joblib import Parallel, delayed
+    yield from _score_with_workers(head, iterator, analyzer, jobs - 1)
 
+
+class _SharedBatches:
+    """Numbered batches handed out to two consumers (this process and the dispatcher of the workers)."""
+
+    def __init__(self, batches: Iterator[list[Article]], first: int) -> None:
+        self._numbered = enumerate(batches, start=first)
+        self._lock = threading.Lock()
+        self.in_flight: dict[int, list[Article]] = {}
+
+    def __iter__(self) -> _SharedBatches:
+        return self
+
+    def __next__(self) -> tuple[int, list[Article]]:
+        with self._lock:
+            return next(self._numbered)
+
+    def for_workers(self) -> Iterator[tuple[int, list[Article]]]:
+        """The same stream, remembering what the workers hold until their results arrive."""
+        for index, batch in self:
+            self.in_flight[index] = batch
+            yield index, batch
+
+
+def _score_with_workers(head: list[list[Article]], rest: Iterator[list[Article]], analyzer: Analyzer,
+                        workers: int) -> Iterator[list[tuple[Article, Any]]]:
+    """Batches scored here and in ``workers`` worker processes, yielded in input order.
+
+    A batch whose worker died (killed, out of memory) is scored again here.
+    """
+    from collections import deque
+
+    from joblib.externals.loky import get_reusable_executor
+
+    shared = _SharedBatches(rest, len(head))
     spec = (analyzer.model_path, analyzer.registry)
     worker = analyzer if analyzer.model_path is None else None
-    with Parallel(n_jobs=jobs, return_as="generator", backend="loky") as parallel:
-        for group in _windowed(iterator, jobs * 2):
-            yield from parallel(delayed(_score_batch_in_worker)(batch, spec, worker) for batch in group)
+    arrived: queue.Queue[tuple[str, Any]] = queue.Queue()
 
+    def feed() -> None:
+        """Keep two batches per worker in flight, reading the next when one comes back."""
+        try:
+            executor = get_reusable_executor(max_workers=workers)
+            pending: deque[Any] = deque()
+            for index, batch in shared.for_workers():
+                pending.append(executor.submit(_score_indexed, index, batch, spec, worker))
+                while len(pending) >= 2 * workers or (pending and pending[0].done()):
+                    _deliver(pending.popleft().result(), shared, arrived)
+            while pending:
+                _deliver(pending.popleft().result(), shared, arrived)
+        except Exception:  # a worker died: its batches are scored again by this process
+            logger.exception("worker failed; its batches are scored in the main process")
+        finally:
+            arrived.put(("done", None))
 
-def _windowed(items: Iterable[list[Article]], size: int) -> Iterator[list[list[Article]]]:
-    iterator = iter(items)
+    thread = threading.Thread(target=feed, name="stance-workers", daemon=True)
+    thread.start()
+    done: dict[int, list[tuple[Article, Any]]] = {index: score_batch(batch, analyzer) for index, batch in enumerate(head)}
+    next_index = 0
+    finished = exhausted = False  # the workers' feed has ended / the stream has no more batches
     while True:
-        group = list(itertools.islice(iterator, size))
-        if not group:
+        while True:  # take the workers' results; wait for them only when there is nothing else to do
+            must_wait = exhausted and not finished and next_index not in done
+            if not must_wait and arrived.empty():
+                break
+            kind, payload = arrived.get()
+            if kind == "done":
+                finished = True
+            else:
+                done[payload[0]] = payload[1]
+        while next_index in done:
+            yield done.pop(next_index)
+            next_index += 1
+        if finished:  # batches a dead worker held, and whatever is left in the stream, are scored here
+            for index in sorted(shared.in_flight):
+                done[index] = score_batch(shared.in_flight.pop(index), analyzer)
+            for index, batch in shared:
+                done[index] = score_batch(batch, analyzer)
+            for index in sorted(done):
+                yield done[index]
             return
-        yield group
+        if not exhausted:
+            try:
+                index, batch = next(shared)
+            except StopIteration:
+                exhausted = True
+                continue
+            done[index] = score_batch(batch, analyzer)
+
+
+def _deliver(result: tuple[int, list[tuple[Article, Any]]], shared: _SharedBatches, arrived: queue.Queue[tuple[str, Any]]) -> None:
+    index, outcome = result
+    shared.in_flight.pop(index, None)
+    arrived.put(("result", (index, outcome)))
+
+
+def _score_indexed(index: int, batch: list[Article], spec: tuple[str | None, ActorRegistry],
+                   analyzer: Analyzer | None) -> tuple[int, list[tuple[Article, Any]]]:
+    return index, _score_batch_in_worker(batch, spec, analyzer)
 
 
 def _score_batch_in_worker(batch: list[Article], spec: tuple[str | None, ActorRegistry], analyzer: Analyzer | None) -> list[tuple[Article, Any]]:
@@ -200,20 +322,30 @@ def _score_batch_in_worker(batch: list[Article], spec: tuple[str | None, ActorRe
 
 
 def score_batch(batch: Sequence[Article], analyzer: Analyzer) -> list[tuple[Article, Any]]:
-    """Analyse a batch of articles; an article that fails becomes a Skipped, never an exception."""
-    # Lemmas are not used downstream of mentions, so the batch path skips the lemmatizer.
-    nlp = load_nlp(NlpConfig(lemmatizer=False), analyzer.registry)
+    """Analyse a batch of articles with one model call per model; an article that fails becomes
+    a Skipped, never an exception.
+
+    The outcome of an analysed article is ``(number of sentences, columns of its units)``.
+    """
+    nlp = load_nlp(NlpConfig(), analyzer.registry)
     try:
-        return [(item.article, (len(item.sentences), _mention_rows(item.article, analyzer.score_mentions(item.mentions), analyzer)))
-                for item in iter_article_mentions(batch, nlp)]
+        items = list(iter_article_mentions(batch, nlp))
+        scored = analyzer.score_mentions([m for item in items for m in item.mentions])
+        results: list[tuple[Article, Any]] = []
+        start = 0
+        for item in items:
+            own = scored[start:start + len(item.mentions)]
+            start += len(item.mentions)
+            results.append((item.article, (len(item.sentences), _mention_columns(item.article, own, analyzer))))
+        return results
     except Exception:  # fall back to one article at a time to isolate the bad one
         logger.exception("batch failed; retrying article by article")
-    results: list[tuple[Article, Any]] = []
+    results = []
     for article in batch:
         try:
             item = next(iter(iter_article_mentions([article], nlp)))
-            rows = _mention_rows(article, analyzer.score_mentions(item.mentions), analyzer)
-            results.append((article, (len(item.sentences), rows)))
+            columns = _mention_columns(article, analyzer.score_mentions(item.mentions), analyzer)
+            results.append((article, (len(item.sentences), columns)))
         except Exception as exc:
             results.append((article, Skipped(article.id, f"analysis failed: {type(exc).__name__}: {exc}")))
     return results
@@ -227,13 +359,11 @@ def _intern(value: str) -> str:
     return _INTERNED.setdefault(value, value)
 
 
-def _mention_rows(article: Article, scored: Sequence[Any], analyzer: Analyzer) -> Any:
-    """The units of one article as a compact column-wise DataFrame."""
-    import pandas as pd
-
+def _mention_columns(article: Article, scored: Sequence[Any], analyzer: Analyzer) -> dict[str, list[Any]]:
+    """The units of one article, column by column (:data:`MENTION_COLUMNS`)."""
     date = _intern(article.date.isoformat()) if article.date else None
     n = len(scored)
-    columns: dict[str, Any] = {
+    return {
         "article_id": [article.id] * n, "source": [article.source] * n, "title": [article.title] * n, "date": [date] * n,
         "sentence_index": [m.sentence_index for m in scored],
         "actor": [_intern(m.actor) for m in scored],
@@ -249,7 +379,6 @@ def _mention_rows(article: Article, scored: Sequence[Any], analyzer: Analyzer) -
         "sentiment_score": [round(m.sentiment_score, 6) for m in scored],
         "sentence": [m.sentence for m in scored],
     }
-    return pd.DataFrame(columns, columns=list(MENTION_COLUMNS))
 
 
 def _skipped_row(skip: Skipped, seq: int) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
     freq = str(by_date["freq"].iloc[0]) if "freq" in by_date and len(by_date) else "day"
     periods = sorted(dated["period"].unique())
     slotted = len(periods) <= max_slots
-    figure, ax = _new_axes(ax, (max(10.0, 0.9 * len(periods) + 5) if slotted else 11.0, 5.8))
+    figure, ax = _new_axes(ax, (min(max(10.0, 0.9 * len(periods) + 5), 25.0) if slotted else 11.0, 5.8))
     if dated.empty:
         _empty(ax, min_mentions, "timeline")
         return figure
@@ -108,32 +108,40 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_xlabel(label)
-    ax.set_title("How the top actors are portrayed over time\n(bars: 95% interval; number by each point: units)")
+    counted = "number by each point: units" if slotted else "units per point: by_date.csv"
+    ax.set_title(f"How the top actors are portrayed over time\n(bars: 95% interval; {counted})")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9, title="Actor")
-    _place_labels(ax, [(text, x, y) for text, x, y, _ in counts], [36.0] * len(counts), offsets=_COUNT_OFFSETS,
-                  fontsize=7, colors=[color for *_, color in counts])
+    if slotted:  # on a true time axis with many dates the counts would only hide each other
+        _place_labels(ax, [(text, x, y) for text, x, y, _ in counts], [36.0] * len(counts), offsets=_COUNT_OFFSETS,
+                      fontsize=7, colors=[color for *_, color in counts])
     return figure
 
 
 def plot_heatmap(by_article: pd.DataFrame, *, ax: Axes | None = None, min_mentions: int = 3,
-                 max_actors: int = 12, names: dict[str, str] | None = None) -> Figure:
+                 max_actors: int = 12, max_articles: int = 36, names: dict[str, str] | None = None) -> Figure:
     """Actor x article mean stance on a diverging map centred at 0; cells show the unit count.
 
     Articles are ordered by date (undated last); actors with fewer than ``min_mentions``
-    units in total are left out.
+    units in total are left out. With more than ``max_articles`` articles, the ones with
+    most units of the shown actors are drawn (the title says how many of how many), so the
+    figure stays the same size whatever the corpus.
     """
     names = names or {}
     totals = by_article.groupby("actor")["units"].sum()
     actors = [a for a, _ in sorted(totals[totals >= min_mentions].items(), key=lambda kv: (-kv[1], kv[0]))[:max_actors]]
     table = by_article[by_article["actor"].isin(actors)]
+    weight = table.groupby("article_id")["units"].sum()
+    all_articles = len(weight)
+    kept = sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:max_articles]
+    table = table[table["article_id"].isin([a for a, _ in kept])]
     articles = (table.drop_duplicates("article_id")[["article_id", "date", "title"]]
                 .assign(_undated=lambda d: d["date"].isna())
                 .sort_values(["_undated", "date", "article_id"], kind="stable"))
     order = list(articles["article_id"])
     values = table.pivot(index="actor", columns="article_id", values="mean_stance").reindex(index=actors, columns=order)
     counts = table.pivot(index="actor", columns="article_id", values="units").reindex(index=actors, columns=order)
-    width = max(8.0, 0.75 * len(order) + 4)
+    width = max(8.0, 0.6 * len(order) + 4)
     figure, ax = _new_axes(ax, (width, max(4.0, 0.5 * len(actors) + 3.2)))
     if not actors:
         _empty(ax, min_mentions, "heatmap")
@@ -147,14 +155,26 @@ def plot_heatmap(by_article: pd.DataFrame, *, ax: Axes | None = None, min_mentio
     for _, row in articles.iterrows():
         date = row["date"] if isinstance(row["date"], str) else "undated"
         title = textwrap.shorten(str(row["title"] or row["article_id"]), 28, placeholder="…")
-        labels.append(f"{date}\n{title}")
+        labels.append(escape_mathtext(f"{date}\n{title}"))
     ax.set_xticks(range(len(order)), labels, rotation=55, ha="right", fontsize=7.5, rotation_mode="anchor")
-    ax.set_yticks(range(len(actors)), [names.get(a, a) for a in actors], fontsize=9)
-    ax.set_title("Mean stance per actor and article (number = units; blank = not mentioned)")
+    ax.set_yticks(range(len(actors)), [escape_mathtext(names.get(a, a)) for a in actors], fontsize=9)
+    shown = f" — the {len(order)} of {all_articles} articles with most units" if len(order) < all_articles else ""
+    ax.set_title(f"Mean stance per actor and article (number = units; blank = not mentioned){shown}")
     ax.set_xlabel("Article (ordered by date)")
     colorbar = figure.colorbar(image, ax=ax, shrink=0.85, pad=0.01)
     colorbar.set_label("Mean stance score")
     return figure
+
+
+def escape_mathtext(text: str) -> str:
+    r"""Text as matplotlib draws it literally: ``$`` would start mathtext.
+
+    Examples
+    --------
+    >>> escape_mathtext("Kosten: $5 und $10")
+    'Kosten: \\$5 und \\$10'
+    """
+    return text.replace("$", r"\$")
 
 
 def plot_actor_overview(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_mentions: int = 3,
@@ -247,7 +267,7 @@ def _place_labels(ax: Axes, labels: list[tuple[str, float, float]], point_sizes:
         cx, cy = ax.transData.transform((x, y))
         radius = (size ** 0.5) / 2 * scale
         obstacles.append(Bbox.from_extents(cx - radius, cy - radius, cx + radius, cy + radius))
-    placed: list[Any] = []
+    taken = _BoxIndex(obstacles)
     for index, (text, x, y) in enumerate(labels):
         chosen = None
         color = colors[index] if colors else None
@@ -257,7 +277,7 @@ def _place_labels(ax: Axes, labels: list[tuple[str, float, float]], point_sizes:
                                arrowprops=arrow, color=color)
             box = note.get_window_extent(renderer).padded(2 * scale)
             inside = ax.get_window_extent(renderer).contains(box.x0, box.y0) and ax.get_window_extent(renderer).contains(box.x1, box.y1)
-            if inside and not any(box.overlaps(other) for other in placed + obstacles):
+            if inside and not taken.overlaps(box):
                 chosen = box
                 break
             note.remove()
@@ -266,7 +286,28 @@ def _place_labels(ax: Axes, labels: list[tuple[str, float, float]], point_sizes:
             note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha, va="center", fontsize=fontsize,
                                color=color)
             chosen = note.get_window_extent(renderer)
-        placed.append(chosen)
+        taken.add(chosen)
+
+
+class _BoxIndex:
+    """Boxes bucketed on a coarse pixel grid, so an overlap test looks only at nearby boxes."""
+
+    def __init__(self, boxes: Sequence[Any] = (), cell: float = 64.0) -> None:
+        self.cell = cell
+        self.cells: dict[tuple[int, int], list[Any]] = {}
+        for box in boxes:
+            self.add(box)
+
+    def _keys(self, box: Any) -> list[tuple[int, int]]:
+        c = self.cell
+        return [(i, j) for i in range(int(box.x0 // c), int(box.x1 // c) + 1) for j in range(int(box.y0 // c), int(box.y1 // c) + 1)]
+
+    def add(self, box: Any) -> None:
+        for key in self._keys(box):
+            self.cells.setdefault(key, []).append(box)
+
+    def overlaps(self, box: Any) -> bool:
+        return any(box.overlaps(other) for key in self._keys(box) for other in self.cells.get(key, ()))
 
 
 def save_figure(figure: Figure, path: str | Path, *, dpi: int = 150) -> list[Path]:

@@ -17,8 +17,8 @@ import numpy as np
 from .actors import ActorRegistry, resolve_registry
 from .config import NlpConfig
 from .features import TargetText
-from .model import score_from_proba
-from .persistence import load_model
+from .model import explain, score_from_proba
+from .persistence import META_FILE, MODEL_FILE, load_model
 from .records import LABELS, Mention, ScoredMention, TargetScore
 from .resources import default_model_dir
 
@@ -106,7 +106,7 @@ class Analyzer:
         """The features (from the linear weights) that pushed the stance toward a span."""
         row = self._target_text(sentence, start, end)
         result = self._score_row(row)
-        contributions = self.stance_model.explain(row, top=top)
+        contributions = explain(self.stance_model, row, top=top)
         return Explanation(result.stance, result.stance_score, tuple(contributions))
 
     def _score_row(self, row: TargetText) -> TargetScore:
@@ -127,9 +127,8 @@ class Analyzer:
 
         if not 0 <= start < end <= len(sentence):
             raise ValueError(f"span {start}..{end} is not inside the sentence of length {len(sentence)}")
-        nlp = load_nlp(NlpConfig(lemmatizer=False), self.registry)
-        doc = nlp(sentence)
-        names, roles = undated_refs(doc, actor_matcher(nlp))
+        nlp = load_nlp(NlpConfig(), self.registry)
+        names, roles = undated_refs(nlp(sentence), actor_matcher(nlp))
         actor = next((a for a, s, e in names if s < end and start < e), None)
         target, others = unit_spans(actor, names, roles, extra_target=[(start, end)])
         return TargetText(sentence, target, others)
@@ -160,7 +159,7 @@ def load(path: str | Path | None = None, *, actors: ActorRegistry | str | Path |
 def _stamp(folder: Path) -> tuple[int, ...]:
     """Modification stamp of the model files, so a changed file is never served from cache."""
     stamp: list[int] = []
-    for name in ("model.joblib", "model.json"):
+    for name in (MODEL_FILE, META_FILE):
         try:
             info = (folder / name).stat()
             stamp += [info.st_mtime_ns, info.st_size]

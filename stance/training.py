@@ -25,18 +25,18 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from sklearn.model_selection import StratifiedGroupKFold
 
 from .actors import ActorRegistry, load_actors
-from .config import ModelConfig, NlpConfig
+from .config import DataPolicy, ModelConfig, NlpConfig
 from .dataset import LabelledUnit, data_fingerprint, load_units
 from .errors import DataValidationError
 from .features import TargetText
-from .model import SentimentModel, StanceModel
 from .mentions import actor_matcher, undated_refs, unit_spans
+from .model import check_labels, make_sentiment_pipeline, make_stance_pipeline, score_from_proba
 from .nlp import load_nlp
 from .persistence import save_model
 from .records import LABELS
 
 logger = logging.getLogger(__name__)
-N_JOBS = -1
+N_JOBS = 2  # worker processes for cross-validation folds
 DEV_SOURCES: tuple[str, ...] = ("news", "gerntsa")
 
 
@@ -62,7 +62,7 @@ def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None
     no date, so roles are never resolved: a role the unit's actor can hold counts as the target.
     """
     usable = [u for u in units if u.usable]
-    nlp = load_nlp(NlpConfig(lemmatizer=False), registry or load_actors())
+    nlp = load_nlp(NlpConfig(), registry or load_actors())
     matcher = actor_matcher(nlp)
     sentences = sorted({u.sentence for u in usable})
     refs = {sentence: undated_refs(doc, matcher) for sentence, doc in zip(sentences, nlp.pipe(sentences, batch_size=256))}
@@ -86,12 +86,12 @@ def _labelled_span(unit: LabelledUnit, names: Sequence[tuple[str, int, int]],
     return [] if unit.actor is not None and any(start <= s and e <= end for s, e in own) else [(start, end)]
 
 
-def check_trainable(data: TrainingSet, config: ModelConfig, task: str) -> None:
+def check_trainable(data: TrainingSet, policy: DataPolicy, task: str) -> None:
     """Fail before fitting on too few rows or a single class."""
     labels: list[str] = [label for label in (unit_label(u, task) for u in data.units) if label is not None]
     problems = []
-    if len(labels) < config.min_rows:
-        problems.append(f"{task}: only {len(labels)} labelled rows, at least {config.min_rows} are needed")
+    if len(labels) < policy.min_rows:
+        problems.append(f"{task}: only {len(labels)} labelled rows, at least {policy.min_rows} are needed")
     if len(set(labels)) < 2:
         problems.append(f"{task}: all rows have the label {sorted(set(labels))}; at least two classes are needed")
     if problems:
@@ -111,10 +111,9 @@ def metrics(y_true: Sequence[Any], y_pred: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _weights(units: Sequence[LabelledUnit], config: ModelConfig) -> np.ndarray:
-    table = {"sample": config.weight_gold, "constructed": config.weight_constructed, "gerntsa": config.weight_gerntsa,
-             "news": config.weight_news}
-    return np.asarray([table[u.source] for u in units], dtype=float)
+def sample_weights(units: Sequence[LabelledUnit], policy: DataPolicy) -> np.ndarray:
+    """One sample weight per unit, by its source (:meth:`DataPolicy.weight`)."""
+    return np.asarray([policy.weight(u.source) for u in units], dtype=float)
 
 
 def unit_label(unit: LabelledUnit, task: str) -> str | None:
@@ -122,21 +121,27 @@ def unit_label(unit: LabelledUnit, task: str) -> str | None:
     return unit.stance if task == "stance" else unit.sentiment
 
 
-def training_side(data: TrainingSet, task: str, config: ModelConfig, *, with_dev: bool = False) -> TrainingSet:
+def training_side(data: TrainingSet, task: str, policy: DataPolicy, *, with_dev: bool = False) -> TrainingSet:
     """Units a model of ``task`` learns from (sources from the config; development splits
     only with ``with_dev``, for the shipped model once every figure is measured).
 
     Without ``with_dev``, a unit whose sentence also occurs in a development split (agency copy
     printed by several outlets) stays out too, so no development sentence is seen in training.
     """
-    sources = config.sources_stance if task == "stance" else config.sources_sentiment
+    sources = policy.sources_stance if task == "stance" else policy.sources_sentiment
     held_out = set() if with_dev else {u.sentence for u in data.units if u.split == "dev"}
     return data.select(lambda u: u.source in sources and (with_dev or u.split != "dev") and u.sentence not in held_out
                        and unit_label(u, task) is not None)
 
 
-def fit_model(data: TrainingSet, task: str, config: ModelConfig, *, target_aware: bool = True) -> StanceModel | SentimentModel:
-    """Fit one model on ``data`` (already the training side).
+def make_pipeline(task: str, config: ModelConfig) -> Any:
+    """The unfitted pipeline of ``task`` ("stance" or "sentiment")."""
+    return make_stance_pipeline(config) if task == "stance" else make_sentiment_pipeline(config)
+
+
+def fit_model(data: TrainingSet, task: str, config: ModelConfig, policy: DataPolicy, *, pipeline: Any = None) -> Any:
+    """Fit ``pipeline`` (default: the ``task`` pipeline of ``config``) on ``data`` (already the
+    training side), weighting each unit by its source; returns the fitted pipeline.
 
     Native thread pools (BLAS) are held to one thread, as in worker processes, so a model comes
     out the same whether it is fitted here or in a worker (threaded sums differ in the last bits,
@@ -144,30 +149,34 @@ def fit_model(data: TrainingSet, task: str, config: ModelConfig, *, target_aware
     """
     from threadpoolctl import threadpool_limits
 
-    model: StanceModel | SentimentModel
-    model = StanceModel(config=config, target_aware=target_aware) if task == "stance" else SentimentModel(config=config)
-    labels = [unit_label(u, task) for u in data.units]
+    model = pipeline if pipeline is not None else make_pipeline(task, config)
+    labels = check_labels([unit_label(u, task) for u in data.units])
     with threadpool_limits(limits=1):
-        return model.fit(data.inputs, labels, sample_weight=_weights(data.units, config))
+        return model.fit(list(data.inputs), labels, clf__sample_weight=sample_weights(data.units, policy))
 
 
-def cross_validate(data: TrainingSet, task: str, config: ModelConfig, *,
+def predict(model: Any, inputs: Sequence[Any]) -> np.ndarray:
+    """Predicted labels of a fitted model (none for no input)."""
+    return np.asarray(model.predict(list(inputs)), dtype=object) if len(inputs) else np.asarray([], dtype=object)
+
+
+def cross_validate(data: TrainingSet, task: str, config: ModelConfig, policy: DataPolicy, *,
                    factory: Callable[[TrainingSet], Any] | None = None) -> dict[str, Any]:
     """Out-of-fold predictions on the sample gold, folds grouped by article.
 
     ``factory(train_side) -> fitted model`` defaults to :func:`fit_model`; extra training
-    sources (constructed, GerNTSA train) are added to every fold's training side.
+    sources (constructed, news and GerNTSA train) are added to every fold's training side.
     """
     gold = data.select(lambda u: u.source == "sample" and unit_label(u, task) is not None)
-    extra = training_side(data, task, config).select(lambda u: u.source != "sample")
+    extra = training_side(data, task, policy).select(lambda u: u.source != "sample")
     y = np.asarray([unit_label(u, task) for u in gold.units], dtype=object)
     groups = [u.doc_id for u in gold.units]
-    n_folds = min(config.cv_folds, len(set(groups)))
+    n_folds = min(policy.cv_folds, len(set(groups)))
     if n_folds < 2:
         raise DataValidationError([f"{task}: grouped cross-validation needs sample-corpus gold from at least 2 articles, got {len(set(groups))}"])
     folds = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=config.random_state)
     splits = list(folds.split(np.zeros(len(y)), y, groups))
-    fit = factory or (lambda side: fit_model(side, task, config))
+    fit = factory or (lambda side: fit_model(side, task, config, policy))
     outputs = _run_folds(gold, extra, splits, fit)
     predicted = np.empty(len(y), dtype=object)
     for (_, test_idx), fold_pred in zip(splits, outputs):
@@ -178,15 +187,15 @@ def cross_validate(data: TrainingSet, task: str, config: ModelConfig, *,
 def _fold(gold: TrainingSet, extra: TrainingSet, train_idx: Sequence[int], test_idx: Sequence[int],
           fit: Callable[[TrainingSet], Any]) -> np.ndarray:
     side = TrainingSet(tuple(gold.units[i] for i in train_idx) + extra.units, tuple(gold.inputs[i] for i in train_idx) + extra.inputs)
-    return np.asarray(fit(side).predict([gold.inputs[i] for i in test_idx]), dtype=object)
+    return predict(fit(side), [gold.inputs[i] for i in test_idx])
 
 
 def _run_folds(gold: TrainingSet, extra: TrainingSet, splits: list[tuple[np.ndarray, np.ndarray]],
-               fit: Callable[[TrainingSet], Any]) -> list[np.ndarray]:
-    """Fit and predict every fold, in worker processes on all cores (order of results is kept)."""
+               fit: Callable[[TrainingSet], Any], n_jobs: int = N_JOBS) -> list[np.ndarray]:
+    """Fit and predict every fold, in worker processes (order of results is kept)."""
     from joblib import Parallel, delayed
 
-    return list(Parallel(n_jobs=N_JOBS, backend="loky")(delayed(_fold)(gold, extra, tr, te, fit) for tr, te in splits))
+    return list(Parallel(n_jobs=n_jobs)(delayed(_fold)(gold, extra, tr, te, fit) for tr, te in splits))
 
 
 def dev_split(data: TrainingSet, source: str = "news", task: str = "stance") -> TrainingSet:
@@ -211,25 +220,26 @@ def one_per_sentence(data: TrainingSet) -> TrainingSet:
 
 
 def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *, config: ModelConfig | None = None,
-          registry: ActorRegistry | None = None, evaluate: bool = True, cv: bool = False,
+          policy: DataPolicy | None = None, registry: ActorRegistry | None = None, evaluate: bool = True, cv: bool = False,
           corpora: Mapping[str, str | Path | None] | None = None) -> dict[str, Any]:
     """Validate the data, report development metrics (and with ``cv`` the sample-gold CV),
     fit both models and save them.
 
+    ``config`` holds the hyperparameters, ``policy`` the sources, weights and folds;
     ``corpora`` gives the paths of the external corpora that reference records point into
     (``news_pool``, ``gerntsa``). Returns the metadata written to ``model.json``.
     """
-    config = config or ModelConfig()
+    config, policy = config or ModelConfig(), policy or DataPolicy()
     started = time.perf_counter()
     units = load_units(data_paths, actors=registry, corpora=corpora)
     data = prepare(units, registry)
-    sides = {task: training_side(data, task, config) for task in ("stance", "sentiment")}
+    sides = {task: training_side(data, task, policy) for task in ("stance", "sentiment")}
     for task, side in sides.items():
-        check_trainable(side, config, task)
-    side_models = _fit_both(sides, config) if evaluate or not config.refit_with_dev else None
-    results = evaluate_models(data, config, models=side_models, cv=cv) if evaluate else {}
-    final = {task: training_side(data, task, config, with_dev=config.refit_with_dev) for task in sides}
-    stance_model, sentiment_model = _fit_both(final, config) if config.refit_with_dev or side_models is None else side_models
+        check_trainable(side, policy, task)
+    side_models = fit_both(sides, config, policy) if evaluate or not policy.refit_with_dev else None
+    results = evaluate_models(data, config, policy, models=side_models, cv=cv) if evaluate else {}
+    final = {task: training_side(data, task, policy, with_dev=policy.refit_with_dev) for task in sides}
+    stance_model, sentiment_model = fit_both(final, config, policy) if policy.refit_with_dev or side_models is None else side_models
     counts = Counter((u.source, u.stance) for u in final["stance"].units)
     metadata = {
         "trained_on": {
@@ -237,9 +247,10 @@ def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *,
             "data_sha256": data_fingerprint(data_paths),
             "stance_rows": len(final["stance"].units), "sentiment_rows": len(final["sentiment"].units),
             "stance_counts": {f"{s}/{lab}": n for (s, lab), n in sorted(counts.items())},
-            "development_splits_included": config.refit_with_dev,
+            "development_splits_included": policy.refit_with_dev,
         },
         "config": asdict(config),
+        "data_policy": asdict(policy),
         "metrics": results,
         "train_seconds": round(time.perf_counter() - started, 1),
     }
@@ -247,22 +258,16 @@ def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *,
     return metadata
 
 
-def _fit_both(sides: Mapping[str, TrainingSet], config: ModelConfig) -> tuple[Any, Any]:
-    """The stance and sentiment models, fitted side by side in two worker processes."""
+def fit_both(sides: Mapping[str, TrainingSet], config: ModelConfig, policy: DataPolicy, *, n_jobs: int = 2) -> tuple[Any, Any]:
+    """The stance and sentiment models, fitted side by side in ``n_jobs`` worker processes."""
     from joblib import Parallel, delayed
 
-    jobs = [delayed(fit_model)(sides[task], task, config) for task in ("stance", "sentiment")]
-    stance_model, sentiment_model = Parallel(n_jobs=min(2, _cores()), backend="loky")(jobs)
+    jobs = [delayed(fit_model)(sides[task], task, config, policy) for task in ("stance", "sentiment")]
+    stance_model, sentiment_model = Parallel(n_jobs=n_jobs)(jobs)
     return stance_model, sentiment_model
 
 
-def _cores() -> int:
-    import os
-
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-
-
-def evaluate_models(data: TrainingSet, config: ModelConfig, *, models: tuple[Any, Any] | None = None,
+def evaluate_models(data: TrainingSet, config: ModelConfig, policy: DataPolicy, *, models: tuple[Any, Any] | None = None,
                     cv: bool = True) -> dict[str, Any]:
     """Development-split metrics (news: primary; GerNTSA) and, with ``cv``, sample-gold CV metrics
     of both models.
@@ -271,28 +276,29 @@ def evaluate_models(data: TrainingSet, config: ModelConfig, *, models: tuple[Any
     ``models``: the (stance, sentiment) models already fitted on it, if there are any.
     """
     results: dict[str, Any] = {}
-    models = models or _fit_both({task: training_side(data, task, config) for task in ("stance", "sentiment")}, config)
+    models = models or fit_both({task: training_side(data, task, policy) for task in ("stance", "sentiment")}, config, policy)
     for task, model in zip(("stance", "sentiment"), models):
         for source in DEV_SOURCES:
             dev = dev_split(data, source, task)
             if not dev.units:
                 continue
             key = f"{task}_{source}_dev" if source == "news" else f"{task}_gerntsa_dev"
-            results[key] = metrics([unit_label(u, task) for u in dev.units], list(model.predict(dev.inputs)))
+            proba = model.predict_proba(list(dev.inputs))
+            predicted = list(np.asarray(model.classes_, dtype=object)[proba.argmax(axis=1)])
+            results[key] = metrics([unit_label(u, task) for u in dev.units], predicted)
             if task == "stance" and source == "news":
-                scores = model.score_units(dev.inputs)
-                results["stance_news_dev_actor_means"] = actor_mean_agreement(dev.units, scores)
+                results["stance_news_dev_actor_means"] = actor_mean_agreement(dev.units, score_from_proba(proba, model.classes_))
     for task in ("stance", "sentiment") if cv else ():
         gold_articles = {u.doc_id for u in data.units if u.source == "sample" and unit_label(u, task) is not None}
         if len(gold_articles) < 2:
             logger.warning("no in-domain cross-validation for %s: sample-corpus gold from fewer than 2 articles", task)
             continue
-        folds = cross_validate(data, task, config)
+        folds = cross_validate(data, task, config, policy)
         results[f"{task}_cv"] = metrics(folds["y_true"], folds["y_pred"])
     return results
 
 
-def actor_mean_agreement(units: Sequence[LabelledUnit], scores: Sequence[float], *, min_units: int = 10) -> dict[str, Any]:
+def actor_mean_agreement(units: Sequence[LabelledUnit], scores: Sequence[float] | np.ndarray, *, min_units: int = 10) -> dict[str, Any]:
     """Per-actor mean stance: labelled (-1/0/+1) against predicted (the stance score), for actors
     with at least ``min_units`` units; with the mean absolute error and Pearson's r over them.
 

@@ -72,3 +72,26 @@ def test_aggregates_bootstrap_seeded_per_group():
 
 def test_aggregates_top_actors_respects_min_mentions():
     assert top_actors(frame(), n=5, min_mentions=3) == ["trump"]
+
+
+def test_aggregates_many_groups_match_one_group_at_a_time():
+    """The column-wise aggregate equals the per-group definition, bootstrap included."""
+    from stance.aggregates import _aggregate
+    from stance.config import ReportConfig
+
+    rng = np.random.default_rng(3)
+    n = 600
+    df = pd.DataFrame({
+        "article_id": rng.choice([f"a{i}" for i in range(40)], n), "actor": rng.choice(["trump", "putin", "merz"], n),
+        "stance": rng.choice(["negative", "neutral", "positive"], n), "stance_score": rng.uniform(-1, 1, n).round(6),
+        "sentiment_score": rng.uniform(-1, 1, n).round(6)})
+    config = ReportConfig()
+    table = _aggregate(df, ["article_id", "actor"], config)
+    for row in table.sample(15, random_state=1).itertuples():
+        group = df[(df["article_id"] == row.article_id) & (df["actor"] == row.actor)]
+        scores = group["stance_score"].to_numpy()
+        low, high = bootstrap_interval(scores, key=f"{row.article_id}|{row.actor}", seed=config.random_state)
+        assert (row.units, row.mean_stance) == (len(group), round(float(scores.mean()), 6))
+        assert (row.ci_low, row.ci_high) == (round(low, 6), round(high, 6)) or len(group) < 2
+        assert row.share_negative == round(float((group["stance"] == "negative").mean()), 6)
+        assert row.mean_sentiment == round(float(group["sentiment_score"].mean()), 6)

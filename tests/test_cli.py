@@ -67,11 +67,11 @@ def test_cli_explain(capsys):
 def test_cli_train_and_evaluate_tiny(tmp_path, capsys):
     data = write_jsonl(tmp_path / "d.jsonl", tiny_rows(source="sample"))
     config = tmp_path / "c.toml"
-    config.write_text("[model]\nmin_rows = 10\nchar_ngram_max = 3\ncv_folds = 3\n", encoding="utf-8")
+    config.write_text("[model]\nchar_ngram_max = 3\n[data]\nmin_rows = 10\ncv_folds = 3\n", encoding="utf-8")
     model = tmp_path / "model"
     assert main(["train", "--data", str(data), "--out", str(model), "--config", str(config), "--quiet", "--cv"]) == 0
     meta = json.loads((model / "model.json").read_text())
-    assert meta["config"]["min_rows"] == 10 and len(meta["trained_on"]["data_sha256"]) == 64
+    assert meta["data_policy"]["min_rows"] == 10 and meta["config"]["char_ngram_max"] == 3 and len(meta["trained_on"]["data_sha256"]) == 64
     assert "stance_cv" in meta["metrics"]
     out = tmp_path / "eval"
     assert main(["evaluate", "--model", str(model), "--data", str(data), "--out", str(out)]) == 0
@@ -93,12 +93,19 @@ def test_cli_train_bad_data_fails_before_fitting(tmp_path, capsys, mutate, messa
     assert not (tmp_path / "m").exists()
 
 
-def test_cli_train_unknown_config_key(tmp_path, capsys):
+@pytest.mark.parametrize("content, message", [
+    ("[model]\nlearning_rate = 3\n", "learning_rate"),
+    ("[model]\nmin_rows = 3\n", "('min_rows' belongs in [data])"),
+    ("[data]\nC = 3\n", "('C' belongs in [model])"),
+    ("[data.weights]\nnews = -1\n", "must map source names to non-negative numbers"),
+    ("C = 3\n", "unknown table(s) or key(s) C"),
+])
+def test_cli_train_bad_config(tmp_path, capsys, content, message):
     config = tmp_path / "c.toml"
-    config.write_text("[model]\nlearning_rate = 3\n", encoding="utf-8")
+    config.write_text(content, encoding="utf-8")
     data = write_jsonl(tmp_path / "d.jsonl", tiny_rows())
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--config", str(config)]) == 2
-    assert "learning_rate" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def test_cli_all_inputs_skipped_exit_2(tmp_path, capsys):
@@ -138,7 +145,7 @@ def _news_rows_and_pool(tmp_path):
 def test_cli_train_reports_news_dev_and_refits_with_it(tmp_path, capsys):
     news, pool = _news_rows_and_pool(tmp_path)
     config = tmp_path / "c.toml"
-    config.write_text("[model]\nmin_rows = 10\nchar_ngram_max = 3\n", encoding="utf-8")
+    config.write_text("[model]\nchar_ngram_max = 3\n[data]\nmin_rows = 10\n", encoding="utf-8")
     model = tmp_path / "model"
     assert main(["train", "--data", str(news), "--out", str(model), "--config", str(config), "--pool", str(pool)]) == 0
     assert "stance_news_dev" in capsys.readouterr().out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sklearn.base import clone
 
-from stance.features import NEUTRAL_NEWS_WORDS, FrameFeatures, LexiconFeatures, TargetText, load_lexicon
+from stance.features import NEUTRAL_NEWS_WORDS, FrameFeatures, LexiconFeatures, TargetMasker, TargetText, load_lexicon
 
 
 def frames(sentence: str, target: str, *others: str) -> dict[str, float]:
@@ -13,7 +13,7 @@ def frames(sentence: str, target: str, *others: str) -> dict[str, float]:
     spans = tuple((sentence.index(o), sentence.index(o) + len(o)) for o in others)
     row = TargetText(sentence, ((start, start + len(target)),), spans)
     f = FrameFeatures().fit(None)
-    return {name: value for name, value in zip(f.feature_names_, f.transform([row])[0]) if value}
+    return {name: value for name, value in zip(f.feature_names_, f.transform(TargetMasker().fit_transform([row]))[0]) if value}
 
 
 @pytest.mark.parametrize("sentence, target, others, present, absent", [
@@ -33,7 +33,7 @@ def test_features_frames_tell_who_does_what(sentence, target, others, present, a
 
 def test_features_frames_without_target_are_zero_and_shape_is_fixed():
     f = FrameFeatures().fit(None)
-    matrix = f.transform([TargetText("Kein Akteur hier.", ((0, 0),))])
+    matrix = f.transform(TargetMasker().fit_transform([TargetText("Kein Akteur hier.", ((0, 0),))]))
     assert matrix.shape == (1, len(f.feature_names_)) and not matrix.any()
     assert list(f.get_feature_names_out())[0] == "frame_speaker"
     assert clone(FrameFeatures(window=3, drop_neutral_words=True)).get_params() == {"window": 3, "drop_neutral_words": True}
@@ -45,7 +45,7 @@ def test_features_neutral_news_words_leave_the_lexicon_only_on_request():
     assert load_lexicon()["sagte"] == -1 and "sagte" not in load_lexicon(drop_neutral=True)
     assert NEUTRAL_NEWS_WORDS.isdisjoint(load_lexicon(drop_neutral=True))
     assert load_lexicon(drop_neutral=True)["diktator"] == -1
-    row = TargetText("Putin sagte nichts.", ((0, 5),))
-    plain = LexiconFeatures(use_cues=False).fit(None).transform([row])
-    dropped = LexiconFeatures(use_cues=False, drop_neutral_words=True).fit(None).transform([row])
+    row = TargetMasker().fit_transform([TargetText("Putin sagte nichts.", ((0, 5),))])
+    plain = LexiconFeatures(use_cues=False).fit(None).transform(row)
+    dropped = LexiconFeatures(use_cues=False, drop_neutral_words=True).fit(None).transform(row)
     assert plain[0, 1] > 0 and dropped[0, 1] == 0  # sent_neg: "sagte" and "nichts" count only without the drop

@@ -35,3 +35,38 @@ def test_pipeline_custom_actor_registry(tmp_path, analyzer):
     registry.write_text('replace = true\n[[actor]]\nid = "rutte"\nname = "Mark Rutte"\naliases = ["Rutte"]\n', encoding="utf-8")
     result = stance.analyze_corpus(analyzer=analyzer, actors=registry, jobs=1)
     assert set(result.mentions["actor"]) == {"rutte"}
+
+
+class _DyingExecutor:
+    """Stands in for the worker pool: its worker dies holding the two batches it was given."""
+
+    def __init__(self) -> None:
+        self.futures: list = []
+
+    @property
+    def submitted(self) -> int:
+        return len(self.futures)
+
+    def submit(self, function, *args):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        future: Future = Future()
+        self.futures.append(future)
+        if len(self.futures) == 2:
+            for held in self.futures:
+                held.set_exception(BrokenProcessPool("a worker was killed"))
+        return future
+
+
+def test_pipeline_batches_of_a_dead_worker_are_scored_here(monkeypatch, analyzer, sample_result):
+    from joblib.externals import loky
+
+    executor = _DyingExecutor()
+    monkeypatch.setattr(loky, "get_reusable_executor", lambda max_workers: executor)
+    monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
+    result = stance.analyze_corpus(analyzer=analyzer, jobs=2)
+    assert executor.submitted >= 2
+    pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
+    pd.testing.assert_frame_equal(result.articles, sample_result.articles)

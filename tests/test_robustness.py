@@ -70,10 +70,10 @@ def test_robustness_cli_damaged_model(tmp_path, capsys):
 
     model = tmp_path / "model"
     model.mkdir()
-    for name in ("model.joblib", "model.json"):
+    for name in ("model.npz", "model.json"):
         (model / name).write_bytes((default_model_dir() / name).read_bytes())
-    data = (model / "model.joblib").read_bytes()
-    (model / "model.joblib").write_bytes(data[: len(data) - 1000])
+    data = (model / "model.npz").read_bytes()
+    (model / "model.npz").write_bytes(data[: len(data) - 1000])
     good = tmp_path / "g.txt"
     good.write_text(GOOD, encoding="utf-8")
     assert main(["analyze", str(good), "--out", str(tmp_path / "o.csv"), "--model", str(model)]) == 2

@@ -39,3 +39,21 @@ def test_sentences_long_text_cut_at_a_sentence_end():
     text = "Die Delegationen sprachen lange über die Lage in der Ukraine. " * 2000
     chunks = chunk_text(text, max_chars=50_000)
     assert len(chunks) > 1 and all(chunk.rstrip().endswith(".") for _, chunk in chunks[:-1])
+
+
+def test_sentences_vectorised_sentencizer_equals_spacys_rule(sample_files):
+    import spacy
+
+    import stance
+
+    texts = [a.text for a in stance.load_articles().articles] + [
+        "Er fragte: „Warum?“ – und ging. Dann … nichts! Ende?! Ja. „Nein.“ (Sagte er.) Schluss",
+        "...", "", "!!!", "Ein Satz ohne Ende", "A. B. C.", "Am 3. Okt. 2025 sprach er. Dr. Meier nicht.",
+    ]
+    reference = spacy.blank("de")
+    reference.add_pipe("stance_paragraph_splitter")
+    reference.add_pipe("sentencizer")
+    ours = spacy.blank("de")
+    ours.add_pipe("stance_paragraph_splitter")
+    ours.add_pipe("stance_sentencizer")
+    assert [[s.start for s in doc.sents] for doc in ours.pipe(texts)] == [[s.start for s in doc.sents] for doc in reference.pipe(texts)]

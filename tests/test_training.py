@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stance.config import ModelConfig
+from stance.config import DataPolicy
 from stance.dataset import LabelledUnit
 from stance.features import TargetText
 from stance.training import TrainingSet, actor_mean_agreement, dev_split, training_side
@@ -25,10 +25,10 @@ def test_training_side_never_holds_a_development_sentence():
     d = data(unit("a", "news", AGENCY, "dev", doc="news/A"), unit("b", "news", AGENCY, "train", doc="news/B"),
              unit("c", "news", "Putin schwieg.", "train"), unit("g", "gerntsa", "Putin lachte.", "dev"),
              unit("s", "sample", "Putin log.", None, "negative"))
-    side = training_side(d, "stance", ModelConfig())
+    side = training_side(d, "stance", DataPolicy())
     assert [u.id for u in side.units] == ["c", "s"]
-    assert [u.id for u in training_side(d, "stance", ModelConfig(), with_dev=True).units] == ["a", "b", "c", "g", "s"]
-    without_news = ModelConfig(sources_stance=("sample", "constructed", "gerntsa"))
+    assert [u.id for u in training_side(d, "stance", DataPolicy(), with_dev=True).units] == ["a", "b", "c", "g", "s"]
+    without_news = DataPolicy(sources_stance=("sample", "constructed", "gerntsa"))
     assert [u.id for u in training_side(d, "stance", without_news).units] == ["s"]
 
 
