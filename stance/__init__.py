@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     "LABELS": "stance.records",
     "Mention": "stance.records",
     "ModelIntegrityError": "stance.errors",
+    "ModelWriteError": "stance.errors",
+    "OutputFolderError": "stance.errors",
     "ModelNotFoundError": "stance.errors",
     "PipelineBuildError": "stance.errors",
     "ScoredMention": "stance.records",
@@ -79,7 +81,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .articles import load_articles
     from .dates import parse_date
     from .errors import (ActorRegistryError, DataValidationError, IncompatibleModelError, InputFormatError,
-                         ModelIntegrityError, ModelNotFoundError, PipelineBuildError, StanceError)
+                         ModelIntegrityError, ModelNotFoundError, ModelWriteError, OutputFolderError,
+                         PipelineBuildError, StanceError)
     from .mentions import find_mentions
     from .pipeline import CorpusResult, analyze_corpus
     from .plots import plot_actor_overview, plot_heatmap, plot_stance_vs_sentiment, plot_timeline

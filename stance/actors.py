@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import difflib
+import logging
 import re
 import sys
 from collections.abc import Mapping
@@ -18,6 +20,7 @@ from typing import Any
 
 from .errors import ActorRegistryError
 from .resources import actors_file
+from .text import normalize_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,6 +28,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +134,18 @@ def load_actors(path: str | Path | None = None, *, extend_default: bool | None =
     new actors are added, an actor with a known id replaces the packaged one, and an entry
     with ``extend = true`` only adds aliases and roles to the known actor of that id.
 
+    Every field is type-checked: ``replace`` and ``extend`` must be real booleans (the string
+    ``"false"`` is an error, not a true value), ``aliases`` and ``exclude`` lists of strings,
+    ``roles`` a list of ``{ alias, since, until }`` tables (or alias strings, valid at every
+    date). Names, aliases and exclusions are NFC-normalised. An alias of one or two letters or
+    a German stop word ("die", "und") is logged as a warning: it would match almost anywhere.
+
     Raises
     ------
     ActorRegistryError
-        On a syntax error, a missing field, a duplicate or malformed id, or a bad period;
-        the message names the file and what is wrong.
+        On a syntax error, a field of the wrong type, an unknown key, nesting deeper than
+        the schema, a missing field, a duplicate or malformed id, or a bad period; the
+        message names the file, the actor and the field.
 
     Examples
     --------
@@ -146,8 +157,11 @@ def load_actors(path: str | Path | None = None, *, extend_default: bool | None =
         return _packaged_registry()
     path = Path(path)
     data = _read_registry_file(path)
+    replace = data.get("replace", False)
+    if not isinstance(replace, bool):
+        raise ActorRegistryError(f"{path}: 'replace' must be true or false, got {_describe(replace)}")
     registry = registry_from_mapping(data, source=str(path))
-    replace_default = bool(data.get("replace", False)) if extend_default is None else not extend_default
+    replace_default = replace if extend_default is None else not extend_default
     if replace_default:
         extending = [a.id for a in registry.actors if a.extends]
         if extending:
@@ -160,7 +174,7 @@ def load_actors(path: str | Path | None = None, *, extend_default: bool | None =
 @lru_cache(maxsize=1)
 def _packaged_registry() -> ActorRegistry:
     path = actors_file()
-    return registry_from_mapping(_read_registry_file(path), source="stance/data/actors_de.toml")
+    return registry_from_mapping(_read_registry_file(path), source="stance/data/actors_de.toml", warn=False)
 
 
 def _read_registry_file(path: Path) -> dict[str, Any]:
@@ -179,27 +193,50 @@ def _read_registry_file(path: Path) -> dict[str, Any]:
         raise ActorRegistryError(f"{path}: invalid TOML: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ActorRegistryError(f"{path}: actor file is not UTF-8 text") from exc
+    except ValueError as exc:  # e.g. an integer literal with thousands of digits
+        raise ActorRegistryError(f"{path}: invalid value in actor file: {exc}") from exc
+    except (RecursionError, MemoryError) as exc:
+        raise ActorRegistryError(f"{path}: nested too deeply for an actor registry (it has at most three levels: "
+                                 "the actor list, an actor table and a role table)") from exc
     if not isinstance(data, dict):
-        raise ActorRegistryError(f"{path}: expected a table with an 'actor' list")
+        raise ActorRegistryError(f"{path}: expected a table with an 'actor' list, got {_describe(data)}")
     return data
 
 
-def registry_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -> ActorRegistry:
-    """Validate a parsed registry (``{"actor": [...], "exclude": [...]}``) and build it."""
+def registry_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>", warn: bool = True) -> ActorRegistry:
+    """Validate a parsed registry (``{"actor": [...], "exclude": [...]}``) and build it.
+
+    ``warn``: log a warning for aliases that are too short or stop words.
+
+    Raises
+    ------
+    ActorRegistryError
+        Listing every problem found, each naming ``source``, the actor and the field.
+
+    Examples
+    --------
+    >>> registry_from_mapping({"actor": [{"id": "habeck", "aliases": ["Habeck"]}]}).ids
+    ('habeck',)
+    """
+    typos = _misspelt_keys(data, _TOP_KEYS, str(source))
+    if typos:
+        raise ActorRegistryError(f"{source}: {typos}")
+    if "actor" in data and "actors" in data:
+        raise ActorRegistryError(f"{source}: give the actor list as 'actor' or 'actors', not both")
     entries = data.get("actor", data.get("actors"))
     if not isinstance(entries, list) or not entries:
-        raise ActorRegistryError(f"{source}: expected a non-empty list of [[actor]] entries")
+        raise ActorRegistryError(f"{source}: expected a non-empty list of [[actor]] entries, got {_describe(entries)}")
     problems: list[str] = []
     actors: list[Actor] = []
     seen: dict[str, int] = {}
     for number, entry in enumerate(entries, start=1):
         where = f"{source}: actor #{number}"
         if not isinstance(entry, dict):
-            problems.append(f"{where}: expected a table, got {type(entry).__name__}")
+            problems.append(f"{where}: expected a table, got {_describe(entry)}")
             continue
         actor_id = entry.get("id")
         if not isinstance(actor_id, str) or not _ID_RE.match(actor_id):
-            problems.append(f"{where}: id {actor_id!r} must be lower-case ASCII letters, digits and _")
+            problems.append(f"{where}: id {_describe(actor_id)} must be lower-case ASCII letters, digits and _")
             continue
         where = f"{source}: actor {actor_id!r}"
         if actor_id in seen:
@@ -209,65 +246,158 @@ def registry_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>")
         actor = _parse_actor(entry, actor_id, where, problems)
         if actor is not None:
             actors.append(actor)
-    exclude = data.get("exclude", [])
-    if not isinstance(exclude, list) or not all(isinstance(x, str) and x.strip() for x in exclude):
-        problems.append(f"{source}: 'exclude' must be a list of non-empty strings")
-        exclude = []
+            if warn:
+                _warn_weak_aliases(actor, source)
+    exclude = _string_list(data.get("exclude", []), f"{source}: 'exclude'", problems)
     if problems:
         raise ActorRegistryError("; ".join(problems))
-    return ActorRegistry(tuple(actors), tuple(x.strip() for x in exclude), source)
+    return ActorRegistry(tuple(actors), exclude or (), source)
+
+
+_TOP_KEYS = frozenset({"actor", "actors", "exclude", "replace"})
+_ACTOR_KEYS = frozenset({"id", "name", "aliases", "roles", "extend"})
+_ROLE_KEYS = frozenset({"alias", "since", "until"})
+_ROLE_SHAPE = "a table { alias = \"...\", since = YYYY-MM-DD, until = YYYY-MM-DD } or an alias string"
+# Function words that make useless aliases: they occur in nearly every German sentence.
+GERMAN_STOP_WORDS = frozenset(
+    "der die das den dem des ein eine einer einen einem eines und oder aber doch sondern denn dass daß ob wie als "
+    "wenn weil in im ins an am ans auf aus bei beim mit nach von vom vor zu zum zur über unter um durch für gegen "
+    "ohne bis seit ab er sie es wir ihr ich du man sich sein seine ihre ist sind war waren wird werden hat haben "
+    "nicht kein keine auch noch nur so da hier dort was wer wo dies diese dieser dieses alle mehr sehr schon "
+    "jetzt dann heute".split()
+)
+
+
+def _describe(value: object) -> str:
+    """A short, safe description of a value for a message (never a deep repr)."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        return f"a string ({shown!r})"
+    if isinstance(value, float) or (isinstance(value, int) and abs(value) < 10**20):
+        return f"a number ({value!r})"
+    if isinstance(value, int):
+        return "a very large number"  # repr() of a 5,000-digit integer raises
+    kinds = {list: "a list", dict: "a table", dt.date: "a date", dt.datetime: "a date-time", dt.time: "a time"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
+
+
+def _text(value: str) -> str:
+    """A name, alias or phrase as matched: NFC, no zero-width characters, no outer spaces."""
+    return normalize_text(value).strip()
+
+
+def _string_list(value: object, where: str, problems: list[str]) -> tuple[str, ...] | None:
+    """``value`` as a tuple of normalised non-empty strings, or None after recording a problem."""
+    if not isinstance(value, list):
+        problems.append(f"{where} must be a list of non-empty strings, got {_describe(value)}")
+        return None
+    for k, item in enumerate(value, start=1):
+        if not isinstance(item, str) or not _text(item):
+            problems.append(f"{where} must be a list of non-empty strings; item #{k} is {_describe(item)}")
+            return None
+    return tuple(_text(item) for item in value)
+
+
+def _misspelt_keys(mapping: Mapping[Any, Any], known: frozenset[str], where: str) -> str | None:
+    """The error for keys that look like a misspelt known key (``sinse``); other unknown keys
+    (a user's own metadata such as ``party``) are ignored with a warning.
+    """
+    unknown = sorted(str(k) for k in mapping if k not in known)
+    misspelt = {k: difflib.get_close_matches(k, sorted(known), n=1, cutoff=0.8) for k in unknown}
+    ignored = [k for k, close in misspelt.items() if not close]
+    if ignored:
+        logger.warning("%s: key(s) %s are not used by stance and are ignored", where, ", ".join(map(repr, ignored)))
+    typos = {k: close[0] for k, close in misspelt.items() if close}
+    if not typos:
+        return None
+    return (f"unknown key(s) {', '.join(map(repr, typos))}; did you mean "
+            f"{', '.join(map(repr, typos.values()))}? (expected {', '.join(sorted(known))})")
 
 
 def _parse_actor(entry: Mapping[str, Any], actor_id: str, where: str, problems: list[str]) -> Actor | None:
+    before = len(problems)
+    typos = _misspelt_keys(entry, _ACTOR_KEYS, where)
+    if typos:
+        problems.append(f"{where}: {typos}")
     name = entry.get("name", actor_id)
-    aliases = entry.get("aliases", [])
     extends = entry.get("extend", False)
     if not isinstance(extends, bool):
-        problems.append(f"{where}: 'extend' must be true or false, got {extends!r}")
+        problems.append(f"{where}: 'extend' must be true or false, got {_describe(extends)}")
+    if not isinstance(name, str) or not _text(name):
+        problems.append(f"{where}: 'name' must be a non-empty string, got {_describe(name)}")
+    aliases = _string_list(entry.get("aliases", []), f"{where}: 'aliases'", problems)
+    roles = _parse_roles(entry.get("roles", []), where, problems)
+    if len(problems) > before or aliases is None or roles is None:
         return None
-    if not isinstance(name, str) or not name.strip():
-        problems.append(f"{where}: 'name' must be a non-empty string")
-        return None
-    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
-        problems.append(f"{where}: 'aliases' must be a list of non-empty strings")
-        return None
-    roles: list[Role] = []
-    for k, role in enumerate(entry.get("roles", []) or [], start=1):
-        parsed = _parse_role(role, f"{where} role #{k}", problems)
-        if parsed is not None:
-            roles.append(parsed)
     if not aliases and not roles:
         problems.append(f"{where}: needs at least one alias or role")
         return None
-    return Actor(actor_id, name.strip(), tuple(a.strip() for a in aliases), tuple(roles), extends)
+    return Actor(actor_id, _text(name), aliases, roles, extends)
+
+
+def _parse_roles(value: object, where: str, problems: list[str]) -> tuple[Role, ...] | None:
+    if not isinstance(value, list):
+        problems.append(f"{where}: 'roles' must be a list of roles, each {_ROLE_SHAPE}; got {_describe(value)}")
+        return None
+    roles = [_parse_role(role, f"{where}: role #{k}", problems) for k, role in enumerate(value, start=1)]
+    return None if any(r is None for r in roles) else tuple(r for r in roles if r is not None)
 
 
 def _parse_role(role: object, where: str, problems: list[str]) -> Role | None:
     if isinstance(role, str):
-        return Role(role.strip())
-    if not isinstance(role, dict) or not isinstance(role.get("alias"), str) or not role["alias"].strip():
-        problems.append(f"{where}: expected {{ alias = \"...\", since = YYYY-MM-DD, until = YYYY-MM-DD }}")
-        return None
-    dates: dict[str, dt.date | None] = {}
-    for key in ("since", "until"):
-        value = role.get(key)
-        if isinstance(value, str):
-            try:
-                value = dt.date.fromisoformat(value)
-            except ValueError:
-                problems.append(f"{where}: {key} {value!r} is not a date (YYYY-MM-DD)")
-                return None
-        if isinstance(value, dt.datetime):
-            value = value.date()
-        if value is not None and not isinstance(value, dt.date):
-            problems.append(f"{where}: {key} must be a date, got {value!r}")
+        if not _text(role):
+            problems.append(f"{where}: the alias must be a non-empty string")
             return None
-        dates[key] = value
-    since, until = dates["since"], dates["until"]
+        return Role(_text(role))
+    if not isinstance(role, dict):
+        problems.append(f"{where}: expected {_ROLE_SHAPE}, got {_describe(role)}")
+        return None
+    alias = role.get("alias")
+    typos = _misspelt_keys(role, _ROLE_KEYS, where)
+    if typos:
+        problems.append(f"{where}: {typos}")
+        return None
+    if not isinstance(alias, str) or not _text(alias):
+        problems.append(f"{where}: 'alias' must be a non-empty string, got {_describe(alias)}")
+        return None
+    since = _role_date(role.get("since"), f"{where}: 'since'", problems)
+    until = _role_date(role.get("until"), f"{where}: 'until'", problems)
+    if since is False or until is False:
+        return None
+    assert not isinstance(since, bool) and not isinstance(until, bool)
     if since and until and until < since:
         problems.append(f"{where}: until {until} is before since {since}")
         return None
-    return Role(role["alias"].strip(), since, until)
+    return Role(_text(alias), since, until)
+
+
+def _role_date(value: object, where: str, problems: list[str]) -> dt.date | None | bool:
+    """A role's date (None when absent), or False after recording a problem."""
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    problems.append(f"{where} must be a date (YYYY-MM-DD), got {_describe(value)}")
+    return False
+
+
+def _warn_weak_aliases(actor: Actor, source: str) -> None:
+    """Log a warning for each alias of one or two letters or a stop word: it matches almost anywhere."""
+    for alias in dict.fromkeys(actor.aliases + tuple(r.alias for r in actor.roles)):
+        letters = sum(ch.isalnum() for ch in alias)
+        if letters <= 2 or alias.lower() in GERMAN_STOP_WORDS:
+            reason = "is a German stop word" if alias.lower() in GERMAN_STOP_WORDS else "has only one or two letters"
+            logger.warning("%s: actor %r: alias %r %s and will match almost anywhere; use a longer alias",
+                           source, actor.id, alias, reason)
 
 
 def registry_as_rows(registry: ActorRegistry) -> list[dict[str, str]]:

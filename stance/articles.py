@@ -1,24 +1,33 @@
 """Stage 2, articles: inputs -> :class:`~stance.records.Article` records.
 
-Reads files and folders (``.txt``, ``.md``, ``.html``, ``.jsonl``, ``.csv``), splits files
-that hold several articles at their header lines, parses dates, flags dates that do not
-fit their neighbours, and marks duplicate articles. Every input file ends up in the result
-as read or skipped, with the reason.
+Reads files and folders (``.txt``, ``.md``, ``.html``, ``.jsonl``, ``.json``, ``.csv``), splits
+files that hold several articles at their header lines, parses dates, flags dates that do
+not fit their neighbours, and marks duplicate articles. Every input ends up in the result
+as read or skipped, with the reason: each file, row and HTML document is read under one
+guard, so a failure on one of them (whatever the exception) becomes a
+:class:`~stance.records.Skipped` naming the file and line, and the other inputs still load.
+
+JSONL and CSV files are streamed line by line: a first pass over the bytes finds the
+encoding, a second keeps only the date of each row (for the implausible-date check), and
+the third yields the articles one at a time, so memory stays near one row plus a few bytes
+per row. Plain text, HTML and ``.json`` files are read whole.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
+import os
 import re
-import statistics
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from array import array
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,9 +38,25 @@ from .dates import DATE_PATTERN, parse_date
 from .errors import InputFormatError
 from .records import Article, Corpus, Skipped, SourceFile
 from .resources import sample_corpus_dir, sample_corpus_files
-from .text import decode_bytes, html_to_text, normalize_text, strip_boilerplate
+from .text import (
+    FileEncoding,
+    clean_field,
+    decode_bytes,
+    detect_file_encoding,
+    html_to_text,
+    iter_text_lines,
+    normalize_text,
+    replaced_warnings,
+    strip_boilerplate,
+)
 
 logger = logging.getLogger(__name__)
+
+OUTPUT_MARKER = ".stance-output"
+"""A folder holding a file of this name was written by ``stance`` and is never read as input."""
+
+KNOWN_COLUMNS = frozenset({"text", "id", "title", "date", "source", "url"})
+"""Input columns read into :class:`~stance.records.Article` fields; any other goes to ``extra``."""
 
 # "Title | Vitaly Portnikov. 23.10.2025."  or  "Title. Kolumne von Vitaly Portnikov. 18.10.2025"
 _HEADER_RE = re.compile(
@@ -45,6 +70,7 @@ _DATE_PREFIX_RE = re.compile(rf"^\s*(?:date|datum)\s*:?\s+(?P<date>{DATE_PATTERN
 _MONTH_ONLY_RE = re.compile(r"^\d{4}-\d{1,2}$")
 # "Stand: 21.10.2025, 14:30 Uhr" / "Veröffentlicht am 21. Oktober 2025" near the top of a web page.
 _STAND_RE = re.compile(rf"^\s*(?:Stand|Veröffentlicht(?: am)?|Aktualisiert(?: am)?|Datum)\s*:?\s*(?P<date>{DATE_PATTERN})", re.IGNORECASE)
+_MAX_REASON_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +82,54 @@ class _Segment:
     raw_date: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Input:
+    """One input file (``path``), or an input that is skipped (``path`` is ``None``)."""
+
+    path: Path | None
+    display: str
+    skip_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One row of a JSONL, JSON or CSV file, before it becomes an article."""
+
+    number: int
+    location: str
+    values: dict[str, object]
+    replaced: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _FileInfo:
+    """What is known about the file being read, for its :class:`~stance.records.SourceFile`."""
+
+    encoding: str | None = None
+    warnings: tuple[str, ...] = ()
+    reason: str | None = None
+
+
 def load_articles(*paths: str | Path, config: IngestConfig | None = None) -> Corpus:
     """Read files and folders into a :class:`~stance.records.Corpus`.
 
     With no path, the bundled sample corpus is read. Folders are searched recursively
-    for ``*.txt``, ``*.md``, ``*.html``, ``*.jsonl`` and ``*.csv``. Nothing raises for bad
-    input: unreadable, empty or binary files and bad rows are listed in ``.skipped``.
+    for ``*.txt``, ``*.md``, ``*.html``, ``*.jsonl``, ``*.json`` and ``*.csv``. Nothing raises
+    for bad input: unreadable, empty or binary files, bad rows, hidden files, symbolic
+    links to folders and ``stance`` output folders are listed in ``.skipped``.
+
+    Parameters
+    ----------
+    *paths : str or Path
+        Files and folders to read.
+    config : IngestConfig, optional
+        Accepted suffixes, limits, duplicate policy and excluded paths.
+
+    Returns
+    -------
+    Corpus
+        Articles in input order, skipped inputs, the status of each file and all warnings.
 
     Examples
     --------
@@ -86,44 +154,120 @@ def load_articles(*paths: str | Path, config: IngestConfig | None = None) -> Cor
 def iter_corpus(*paths: str | Path, config: IngestConfig | None = None) -> Iterator[Article | Skipped | SourceFile]:
     """Stream articles, skipped inputs and file statuses, one file at a time.
 
-    Duplicates are marked against everything seen earlier in the stream, so memory
-    stays flat: only a short signature per article is kept.
+    Duplicates are marked against everything seen earlier in the stream (or earlier in
+    the same source, see :attr:`IngestConfig.duplicates`), so memory stays flat: only a
+    short signature per article is kept. After the items of a file comes its
+    :class:`~stance.records.SourceFile`.
+
+    Examples
+    --------
+    >>> items = list(iter_corpus())
+    >>> sum(isinstance(i, Article) for i in items), sum(isinstance(i, SourceFile) for i in items)
+    (14, 5)
     """
     config = config or IngestConfig()
-    detector = DuplicateDetector(config)
-    seen_ids: set[str] = set()
-    for path, display in _expand_inputs(paths, config):
-        if path is None:
-            yield from _skip_file(display, "path does not exist")
-            continue
+    state = _StreamState(config)
+    for item in _expand_inputs(paths, config):
+        if item.path is None:
+            yield from _skip_file(item.display, item.skip_reason or "skipped")
+        else:
+            yield from _read_input(item.path, item.display, config, state)
+
+
+class _StreamState:
+    """Ids and duplicate signatures seen so far in one stream."""
+
+    def __init__(self, config: IngestConfig) -> None:
+        self.config = config
+        self._detectors: dict[str, DuplicateDetector] = {}
+        self._seen_ids: set[str] = set()
+        self._id_counters: dict[str, int] = {}
+
+    def finish(self, article: Article) -> Article:
+        """Give the article a unique id and mark it if it duplicates an earlier one."""
+        article = self._unique_id(article)
+        if self.config.duplicates == "keep":
+            return article
+        key = article.source if self.config.duplicates == "per-source" else ""
+        detector = self._detectors.get(key)
+        if detector is None:
+            detector = self._detectors[key] = DuplicateDetector(self.config)
         try:
-            articles, row_skips, encoding = _read_file(path, display, config)
-        except InputFormatError as exc:
-            yield from _skip_file(display, str(exc).removeprefix(f"{display}: "))
-            continue
-        except OSError as exc:
-            yield from _skip_file(display, f"cannot read file: {exc.strerror or exc}")
-            continue
-        yield from row_skips
-        articles = flag_implausible_dates(articles, config.implausible_date_days)
-        count = 0
-        for article in articles:
-            article = _unique_id(article, seen_ids)
             original = detector.check(article)
-            if original is not None:
-                article = replace(article, duplicate_of=original)
-            count += 1
-            yield article
-        status = "read" if count else "skipped"
-        empty_reason = None if count else "no article text found"
-        if not count and not row_skips:
-            yield Skipped(display, "no article text found")
-        yield SourceFile(display, status, articles=count, reason=empty_reason, encoding=encoding)
+        except Exception as exc:  # noqa: BLE001 - one article never stops the stream
+            logger.warning("%s: duplicate check failed: %s", article.id, _describe(exc))
+            return _with_warnings(article, (f"duplicate check failed ({_describe(exc)}); the article is kept",))
+        return article if original is None else replace(article, duplicate_of=original)
+
+    def _unique_id(self, article: Article) -> Article:
+        """The article, renamed ``<id>~<n>`` with a warning if its id was seen before."""
+        if article.id not in self._seen_ids:
+            self._seen_ids.add(article.id)
+            return article
+        n = self._id_counters.get(article.id, 1) + 1
+        new_id = f"{article.id}~{n}"
+        while new_id in self._seen_ids:
+            n += 1
+            new_id = f"{article.id}~{n}"
+        self._id_counters[article.id] = n
+        self._seen_ids.add(new_id)
+        message = f"id {article.id!r} occurs more than once; renamed to {new_id!r}"
+        return _with_warnings(replace(article, id=new_id), (message,))
+
+
+def _with_warnings(article: Article, warnings: tuple[str, ...]) -> Article:
+    return replace(article, warnings=article.warnings + warnings) if warnings else article
 
 
 def _skip_file(display: str, reason: str) -> Iterator[Skipped | SourceFile]:
     yield Skipped(display, reason)
     yield SourceFile(display, "skipped", reason=reason)
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception, cut to a readable length."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= _MAX_REASON_CHARS else text[:_MAX_REASON_CHARS - 1] + "…"
+
+
+def _failure_reason(exc: Exception, display: str) -> str:
+    if isinstance(exc, InputFormatError):
+        return str(exc).removeprefix(f"{display}: ")
+    if isinstance(exc, OSError):
+        return f"cannot read file: {exc.strerror or exc}"
+    return f"cannot read file: {_describe(exc)}"
+
+
+def _read_input(path: Path, display: str, config: IngestConfig, state: _StreamState) -> Iterator[Article | Skipped | SourceFile]:
+    """Read one file under one guard: any failure becomes a skip naming the file."""
+    info = _FileInfo()
+    count = skips = 0
+    try:
+        for item in _file_items(path, display, config, info):
+            if isinstance(item, Skipped):
+                skips += 1
+                yield item
+            elif len(item.text) > config.max_article_chars:
+                skips += 1
+                yield Skipped(display, f"article of {len(item.text):,} characters is longer than the limit of "
+                                       f"{config.max_article_chars:,} (IngestConfig.max_article_chars); split it into "
+                                       "its articles", item.location)
+            else:
+                count += 1
+                yield state.finish(item)
+    except Exception as exc:  # noqa: BLE001 - the guard: one file never stops the run
+        reason = _failure_reason(exc, display)
+        if not count and not skips:
+            yield from _skip_file(display, reason)
+            return
+        info.reason = f"reading stopped after {count} article(s): {reason}"
+        skips += 1
+        yield Skipped(display, info.reason)
+    if not count and not skips:
+        yield Skipped(display, "no article text found")
+    status_reason = info.reason or (None if count else "no article text found")
+    yield SourceFile(display, "read" if count else "skipped", articles=count, reason=status_reason,
+                     encoding=info.encoding, warnings=info.warnings)
 
 
 def _date_warnings(raw_date: str | None, date: dt.date | None) -> tuple[str, ...]:
@@ -135,55 +279,189 @@ def _date_warnings(raw_date: str | None, date: dt.date | None) -> tuple[str, ...
     return ()
 
 
-def _unique_id(article: Article, seen: set[str]) -> Article:
-    new_id, n = article.id, 1
-    while new_id in seen:
-        n += 1
-        new_id = f"{article.id}~{n}"
-    seen.add(new_id)
-    return article if new_id == article.id else replace(article, id=new_id)
-
-
-def _expand_inputs(paths: Iterable[str | Path], config: IngestConfig) -> Iterator[tuple[Path | None, str]]:
-    """Yield ``(path, display name)`` for every input file; ``None`` marks a missing path."""
+def _expand_inputs(paths: Iterable[str | Path], config: IngestConfig) -> Iterator[_Input]:
+    """Yield every input file, and every input that is skipped with its reason."""
     given = list(paths)
     if not given:
         base = sample_corpus_dir().parent
         for file in sample_corpus_files():
-            yield file, file.relative_to(base).as_posix()
+            yield _Input(file, file.relative_to(base).as_posix())
         return
+    excluded = frozenset(os.path.realpath(p) for p in config.exclude)
     for raw in given:
         path = Path(raw)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.suffix.lower() in config.suffixes and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            for file in found:
-                yield file, (Path(path.name) / file.relative_to(path)).as_posix()
+        display = _display(path.name or str(raw))
+        if excluded and os.path.realpath(path) in excluded:
+            yield _Input(None, display, "excluded (the output folder or a path given to exclude)")
+        elif path.is_dir():
+            yield from _walk(path, display, config, excluded)
         elif path.exists():
-            yield path, path.name
+            yield _Input(path, display)
         else:
-            yield None, str(raw)
+            yield _Input(None, _display(str(raw)), "path does not exist")
 
 
-def _read_file(path: Path, display: str, config: IngestConfig) -> tuple[list[Article], list[Skipped], str]:
+def _display(name: str) -> str:
+    """A path as shown in ids and reports: control characters and escape sequences removed."""
+    return name if name.isprintable() else clean_field(name) or "?"
+
+
+def _walk(folder: Path, display: str, config: IngestConfig, excluded: frozenset[str]) -> Iterator[_Input]:
+    """Files of a folder and its subfolders in sorted order; what is not read is listed with the reason."""
+    if (folder / OUTPUT_MARKER).exists():
+        yield _Input(None, display, "stance output folder")
+        return
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+    except OSError as exc:
+        yield _Input(None, display, f"cannot read folder: {exc.strerror or exc}")
+        return
+    for entry in entries:
+        if excluded and os.path.realpath(entry.path) in excluded:
+            continue  # stance's own output, lock and staging files are not inputs: not listed
+        child = f"{display}/{_display(entry.name)}"
+        reason = _entry_skip_reason(entry, config)
+        if reason is not None:
+            yield _Input(None, child, reason)
+        elif entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path), child, config, excluded)
+        elif Path(entry.name).suffix.lower() in config.suffixes:
+            yield _Input(Path(entry.path), child)
+
+
+def _entry_skip_reason(entry: os.DirEntry[str], config: IngestConfig) -> str | None:
+    """Why a folder entry is not read (``None``: read it, or ignore it for its suffix)."""
+    is_dir = entry.is_dir()
+    accepted = is_dir or Path(entry.name).suffix.lower() in config.suffixes
+    if entry.name.startswith(".") and accepted:
+        return "hidden folder" if is_dir else "hidden file"
+    if is_dir and entry.is_symlink():
+        return "symbolic link to a folder (not followed)"
+    return None
+
+
+def _file_items(path: Path, display: str, config: IngestConfig, info: _FileInfo) -> Iterator[Article | Skipped]:
+    """Articles and skipped rows of one file, in file order."""
     size = path.stat().st_size
     if size > config.max_file_bytes:
         raise InputFormatError(f"{display}: file is {size:,} bytes, above the limit of {config.max_file_bytes:,}")
     if not path.is_file():
         raise InputFormatError(f"{display}: not a regular file")
-    decoded = decode_bytes(path.read_bytes(), source=display)
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        articles, skips = _read_records(_jsonl_rows(decoded.text, display), display)
-    elif suffix == ".csv":
-        articles, skips = _read_records(_csv_rows(decoded.text, display), display)
-    elif suffix in (".html", ".htm"):
-        articles, skips = _read_html(decoded.text, display), []
+    if suffix in (".jsonl", ".csv"):
+        yield from _stream_rows(path, display, config, info, csv_file=suffix == ".csv")
     else:
-        articles, skips = articles_from_text(decoded.text, display), []
-    return articles, skips, decoded.encoding
+        yield from _whole_file_items(path, display, config, info, suffix)
+
+
+def _whole_file_items(path: Path, display: str, config: IngestConfig, info: _FileInfo, suffix: str) -> Iterator[Article | Skipped]:
+    decoded = decode_bytes(path.read_bytes(), source=display)
+    info.encoding, info.warnings = decoded.encoding, decoded.warnings
+    items: list[Article | Skipped]
+    if suffix == ".json":
+        items = [_row_item(row, display) if isinstance(row, _Row) else row for row in _json_document_rows(decoded.text, display)]
+    elif suffix in (".html", ".htm"):
+        items = list(_read_html(decoded.text, display))
+    else:
+        items = list(articles_from_text(decoded.text, display))
+    del decoded
+    flagged = iter(flag_implausible_dates([i for i in items if isinstance(i, Article)], config.implausible_date_days))
+    for item in items:
+        if isinstance(item, Article):
+            article = next(flagged)
+            yield _with_warnings(replace(article, encoding=info.encoding), info.warnings)
+        else:
+            yield item
+
+
+def _stream_rows(path: Path, display: str, config: IngestConfig, info: _FileInfo, *, csv_file: bool) -> Iterator[Article | Skipped]:
+    """Read a JSONL or CSV file row by row (three passes: encoding, dates, articles)."""
+    found = detect_file_encoding(path, source=display)
+    info.encoding, info.warnings = found.encoding, found.warnings
+
+    def rows() -> Iterator[_Row | Skipped]:
+        lines = iter_text_lines(path, found)
+        return _csv_rows(lines, display) if csv_file else _jsonl_rows(lines, display)
+
+    flags = _plausibility_flags(rows(), config.implausible_date_days)
+    for row in rows():
+        if isinstance(row, Skipped):
+            yield row
+            continue
+        item = _row_item(row, display)
+        if isinstance(item, Article):
+            item = _finish_row_article(item, row, found, flags.get(row.number))
+        yield item
+
+
+def _finish_row_article(article: Article, row: _Row, found: FileEncoding, flag: tuple[int, int, int] | None) -> Article:
+    warnings = row.warnings + replaced_warnings(row.replaced)
+    if flag is not None and article.date is not None:
+        warnings += (_implausible_message(article, *flag),)
+    return _with_warnings(replace(article, encoding=found.encoding), warnings)
+
+
+def _row_item(row: _Row, display: str) -> Article | Skipped:
+    """The article of one row, or the row skipped with the reason; never raises."""
+    try:
+        return _row_to_article(row, display)
+    except Exception as exc:  # noqa: BLE001 - one row never stops the file
+        return Skipped(display, f"cannot read row: {_describe(exc)}", row.location)
+
+
+def _row_to_article(row: _Row, display: str) -> Article | Skipped:
+    values = row.values
+    text = values.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return Skipped(display, "row has no 'text' (or it is empty)", row.location)
+    body = strip_boilerplate(normalize_text(text))
+    if not body:
+        return Skipped(display, "row text is only boilerplate", row.location)
+    raw_date = _field(values.get("date"))
+    date = parse_date(raw_date)
+    return Article(
+        id=_field(values.get("id")) or f"{display}:{row.number}", source=_field(values.get("source")) or display,
+        title=_field(values.get("title")) or _guess_title(body), date=date, text=body,
+        warnings=_date_warnings(raw_date, date), url=_field(values.get("url")), path=display,
+        location=row.location, extra=extra_columns(values),
+    )
+
+
+def _field(value: object) -> str | None:
+    """A one-line field as clean text (control characters and escapes removed), or ``None``."""
+    if value is None:
+        return None
+    return clean_field(value if isinstance(value, str) else str(value)) or None
+
+
+MAX_EXTRA_CHARS = 1_000
+MAX_EXTRA_COLUMNS = 50
+MAX_EXTRA_NAME_CHARS = 100
+
+
+def extra_columns(values: dict[str, object]) -> tuple[tuple[str, str], ...]:
+    """The columns of a row that are not :data:`KNOWN_COLUMNS`, as sorted ``(name, value)`` pairs.
+
+    Values become text (JSON for lists and objects); control characters are removed. A value
+    is cut to :data:`MAX_EXTRA_CHARS` characters (ending in "…"; a raw page in an ``html``
+    column must not fill the tables), and a row keeps at most :data:`MAX_EXTRA_COLUMNS`
+    extra columns (the first by name).
+
+    Examples
+    --------
+    >>> extra_columns({"text": "x", "section": "Politik", "author": "A\\x1b[31mB", "pages": [1, 2], "n": None})
+    (('author', 'AB'), ('pages', '[1, 2]'), ('section', 'Politik'))
+    """
+    pairs: dict[str, str] = {}
+    for key, value in values.items():
+        name = clean_field(str(key))[:MAX_EXTRA_NAME_CHARS]
+        if not name or name in KNOWN_COLUMNS or value is None:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        text = normalize_text(text[:MAX_EXTRA_CHARS + 1]).strip()
+        pairs[name] = text if len(text) <= MAX_EXTRA_CHARS else text[:MAX_EXTRA_CHARS - 1] + "…"
+    return tuple(sorted(pairs.items())[:MAX_EXTRA_COLUMNS])
 
 
 def articles_from_text(raw: str, display: str) -> list[Article]:
@@ -273,6 +551,7 @@ def _guess_title(text: str) -> str | None:
 
 
 def _read_html(raw: str, display: str) -> list[Article]:
+    """The article of one HTML page (none when it has no text)."""
     date = _html_meta_date(raw)
     text, title = html_to_text(raw)
     text = strip_boilerplate(normalize_text(text))
@@ -283,8 +562,9 @@ def _read_html(raw: str, display: str) -> list[Article]:
     return [Article(id=f"{display}#1", source=display, title=title or _guess_title(text), date=date, text=text, path=display, location="line 1")]
 
 
-_META_TAG_RE = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
-_META_ATTR_RE = re.compile(r"""([\w:-]+)\s*=\s*["']([^"']*)["']""")
+# Both searched in linear time: a tag stops at the next "<", an attribute name starts a run of name characters.
+_META_TAG_RE = re.compile(r"<meta\b[^<>]*>", re.IGNORECASE)
+_META_ATTR_RE = re.compile(r"""(?<![\w:-])([\w:-]+)\s*=\s*["']([^"']*)["']""")
 _META_DATE_KEYS = frozenset({"article:published_time", "date", "pubdate", "datepublished", "dc.date"})
 
 
@@ -298,77 +578,222 @@ def _html_meta_date(raw: str) -> dt.date | None:
     return None
 
 
-def _jsonl_rows(text: str, display: str) -> Iterator[tuple[int, dict[str, object] | Skipped]]:
-    for number, line in enumerate(text.split("\n"), start=1):
+def _jsonl_rows(lines: Iterable[tuple[str, int]], display: str) -> Iterator[_Row | Skipped]:
+    """One :class:`_Row` per JSON object line; a line that is not one is skipped with the reason."""
+    for number, (line, replaced) in enumerate(lines, start=1):
         line = line.strip()
         if not line:
             continue
+        location = f"line {number}"
         try:
-            row = json.loads(line)
+            value = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield number, Skipped(display, f"invalid JSON: {exc.msg} (column {exc.colno})", f"line {number}")
+            yield Skipped(display, f"invalid JSON: {exc.msg} (column {exc.colno})", location)
             continue
-        if not isinstance(row, dict):
-            yield number, Skipped(display, f"expected a JSON object, got {type(row).__name__}", f"line {number}")
+        except RecursionError:
+            yield Skipped(display, "invalid JSON: nested too deeply", location)
             continue
-        yield number, row
+        except Exception as exc:  # noqa: BLE001 - e.g. ValueError for an integer of thousands of digits
+            yield Skipped(display, f"invalid JSON: {_describe(exc)}", location)
+            continue
+        if not isinstance(value, dict):
+            yield Skipped(display, f"expected a JSON object, got {type(value).__name__}", location)
+            continue
+        yield _Row(number, location, value, replaced)
 
 
-def _csv_rows(text: str, display: str) -> Iterator[tuple[int, dict[str, object] | Skipped]]:
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    reader = csv.DictReader(io.StringIO(text))
-    columns = [c.strip().lower() for c in (reader.fieldnames or [])]
-    if "text" not in columns:
-        raise InputFormatError(f"{display}: CSV has no 'text' column (columns: {', '.join(columns) or 'none'})")
+def _json_document_rows(text: str, display: str) -> Iterator[_Row | Skipped]:
+    """Rows of a ``.json`` file: an array of article objects, an object with an ``articles`` list, or one article."""
     try:
-        for row in reader:
-            number = reader.line_num
-            clean = {(k or "").strip().lower(): v for k, v in row.items() if k is not None}
-            yield number, clean
-    except csv.Error as exc:
-        yield reader.line_num, Skipped(display, f"CSV error: {exc}", f"line {reader.line_num}")
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFormatError(f"{display}: invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise InputFormatError(f"{display}: invalid JSON: nested too deeply") from exc
+    items: object = value
+    if isinstance(value, dict):
+        items = value.get("articles") if isinstance(value.get("articles"), list) else [value] if "text" in value else None
+    if not isinstance(items, list):
+        raise InputFormatError(f"{display}: expected a JSON array of article objects or an object with an "
+                               f"'articles' list, got {type(value).__name__}")
+    for number, item in enumerate(items, start=1):
+        location = f"item {number}"
+        if isinstance(item, dict):
+            yield _Row(number, location, item)
+        else:
+            yield Skipped(display, f"expected a JSON object, got {type(item).__name__}", location)
 
 
-def _read_records(rows: Iterable[tuple[int, dict[str, object] | Skipped]], display: str) -> tuple[list[Article], list[Skipped]]:
-    articles: list[Article] = []
-    skips: list[Skipped] = []
-    for number, row in rows:
-        if isinstance(row, Skipped):
-            skips.append(row)
+_CSV_DELIMITERS = (",", ";", "\t", "|")
+_MAX_RECORD_LINES = 10_000  # a quoted field spanning more lines is taken for an unterminated quote
+
+
+class _RecordTooLongError(csv.Error):
+    """Raised by :class:`_LineSource` to stop a quoted field that never ends."""
+
+
+class _LineSource:
+    """The lines of a CSV file for :func:`csv.reader`, with push-back and the lines of each record."""
+
+    def __init__(self, lines: Iterable[tuple[str, int]]) -> None:
+        self._lines = iter(lines)
+        self._pending: deque[tuple[int, str, int]] = deque()
+        self._count = 0
+        self.used: list[tuple[int, str, int]] = []
+        self.hit_end = False
+        self.delimiter = ","
+
+    def __iter__(self) -> _LineSource:
+        return self
+
+    def __next__(self) -> str:
+        if self._pending:
+            item = self._pending.popleft()
+        else:
+            try:
+                line, replaced = next(self._lines)
+            except StopIteration:
+                self.hit_end = True
+                raise
+            self._count += 1
+            item = (self._count, line, replaced)
+        if len(self.used) >= _MAX_RECORD_LINES:
+            raise _RecordTooLongError(f"a quoted field spans more than {_MAX_RECORD_LINES:,} lines")
+        self.used.append(item)
+        return item[1]
+
+    def take(self) -> tuple[list[tuple[int, str, int]], bool]:
+        """The lines used since the last call, and whether the end of the file was reached."""
+        used, hit_end = self.used, self.hit_end
+        self.used, self.hit_end = [], False
+        return used, hit_end
+
+    def push_back(self, items: Sequence[tuple[int, str, int]]) -> None:
+        self._pending.extendleft(reversed(items))
+
+
+def _csv_rows(lines: Iterable[tuple[str, int]], display: str) -> Iterator[_Row | Skipped]:
+    """Rows of a CSV file, recovered one by one: a bad row is skipped and reading goes on.
+
+    A ``csv.Error`` (a lone CR in an unquoted field) skips that row. When a quote joins
+    lines that are not one row (see :func:`_multiline_problem`), only the line where the
+    quote opened is skipped and the lines after it are read again as rows, so rows never
+    merge silently and every line is a row, part of a row or a skip.
+    """
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    source = _LineSource(lines)
+    source.delimiter, columns = _csv_header(source, display)
+    reader = csv.reader(source, delimiter=source.delimiter)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except _RecordTooLongError as exc:
+            used, _ = source.take()
+            source.push_back(used[1:])
+            yield Skipped(display, f"{exc}; only this line is skipped, the next lines are read as rows", _lines_location(used[:1]))
             continue
-        text = row.get("text")
-        if not isinstance(text, str) or not text.strip():
-            skips.append(Skipped(display, "row has no 'text' (or it is empty)", f"line {number}"))
+        except csv.Error as exc:
+            used, _ = source.take()
+            yield Skipped(display, f"CSV error: {exc}; the row is skipped", _lines_location(used))
             continue
-        body = strip_boilerplate(normalize_text(text))
-        if not body:
-            skips.append(Skipped(display, "row text is only boilerplate", f"line {number}"))
-            continue
-        raw_date = _str_or_none(row.get("date"))
-        date = parse_date(raw_date)
-        row_id = _str_or_none(row.get("id"))
-        title = _str_or_none(row.get("title"))
-        articles.append(
-            Article(
-                id=row_id or f"{display}:{number}", source=_str_or_none(row.get("source")) or display,
-                title=title or _guess_title(body), date=date, text=body, warnings=_date_warnings(raw_date, date),
-                url=_str_or_none(row.get("url")), path=display, location=f"line {number}",
-            )
-        )
-    return articles, skips
+        used, hit_end = source.take()
+        if fields and used:
+            yield _csv_record(fields, used, hit_end, columns, display, source)
 
 
-def _str_or_none(value: object) -> str | None:
-    if value is None:
+def _csv_record(fields: list[str], used: list[tuple[int, str, int]], hit_end: bool, columns: list[str],
+                display: str, source: _LineSource) -> _Row | Skipped:
+    first = used[0][0]
+    if len(used) > 1:
+        problem = _multiline_problem(used, hit_end, columns, len(fields), source.delimiter)
+        if problem is not None:
+            source.push_back(used[1:])
+            return Skipped(display, f"{problem}; only this line is skipped, the next lines are read as rows", f"line {first}")
+    warnings: tuple[str, ...] = ()
+    if len(fields) > len(columns):
+        warnings = (f"row has {len(fields)} fields, the header has {len(columns)}; the extra fields are ignored",)
+    values: dict[str, object] = dict(zip(columns, fields))
+    return _Row(first, _lines_location(used), values, sum(u[2] for u in used), warnings)
+
+
+def _multiline_problem(used: list[tuple[int, str, int]], hit_end: bool, columns: list[str], n_fields: int,
+                       delimiter: str) -> str | None:
+    """Why a row that spans several lines is not one row (``None`` if it is one).
+
+    A quoted field may hold line breaks, and a row may have fewer or more fields than the
+    header, or spaces after a closing quote, as single-line rows may. A stray quote that
+    joined rows shows as a quote running to the end of the file, or as a quote closed in the
+    middle of a field (invalid in strict CSV).
+    """
+    if hit_end:
+        return "unterminated quote (a quoted field runs to the end of the file)"
+    after_quote = re.compile(rf'"[ \t]+(?={re.escape(delimiter)}|\r?\n?$)')
+    try:
+        list(csv.reader([after_quote.sub('"', line) for _, line, _ in used], delimiter=delimiter, strict=True))
+    except csv.Error:
+        return (f"a quote opened on this line closes inside a field on line {used[-1][0]} and joins "
+                f"{_lines_location(used)} into a row of {n_fields} fields (a stray quote)")
+    return None
+
+
+def _lines_location(used: Sequence[tuple[int, str, int]]) -> str:
+    if not used:
+        return "end of file"
+    first, last = used[0][0], used[-1][0]
+    return f"line {first}" if first == last else f"lines {first}-{last}"
+
+
+def _csv_header(source: _LineSource, display: str) -> tuple[str, list[str]]:
+    """Find the delimiter (``,``, ``;``, tab or ``|``) as the one whose header has a ``text`` column."""
+    try:
+        first = next(source)
+    except StopIteration:
+        first = ""
+    source.take()
+    for delimiter in _CSV_DELIMITERS:
+        columns = [c.strip().lower() for c in next(csv.reader([first], delimiter=delimiter), [])]
+        if "text" in columns:
+            return delimiter, columns
+    columns = [c.strip().lower() for c in next(csv.reader([first]), [])]
+    raise InputFormatError(f"{display}: CSV has no 'text' column (columns: {', '.join(columns) or 'none'})")
+
+
+def _plausibility_flags(rows: Iterable[_Row | Skipped], max_days: int) -> dict[int, tuple[int, int, int]]:
+    """First pass over a streamed file: keep only each row's date, return the implausible ones.
+
+    Maps a row number to ``(gap, lo, hi)``; rows with text and a valid date take part, as
+    the articles of a file do in :func:`flag_implausible_dates`.
+    """
+    numbers: array[int] = array("q")
+    ordinals: array[int] = array("q")
+    for row in rows:
+        if not isinstance(row, _Row):
+            continue
+        ordinal = _row_ordinal(row)
+        if ordinal is not None:
+            numbers.append(row.number)
+            ordinals.append(ordinal)
+    return {numbers[i]: flag for i, flag in _implausible(ordinals, max_days).items()}
+
+
+def _row_ordinal(row: _Row) -> int | None:
+    text = row.values.get("text")
+    if not isinstance(text, str) or not text.strip():
         return None
-    text = str(value).strip()
-    return text or None
+    try:
+        date = parse_date(_field(row.values.get("date")))
+    except Exception:  # noqa: BLE001 - the row is reported in the second pass
+        return None
+    return None if date is None else date.toordinal()
 
 
 def flag_implausible_dates(articles: list[Article], max_days: int) -> list[Article]:
     """Warn about dates far from the median date of the other articles of the same file.
 
-    The date is kept as written; the article gets a warning that the report shows.
+    The date is kept as written; the article gets a warning that the report shows. The
+    dates are sorted once, so a file of n articles takes O(n log n) time.
 
     Examples
     --------
@@ -376,30 +801,83 @@ def flag_implausible_dates(articles: list[Article], max_days: int) -> list[Artic
     >>> [len(x.warnings) for x in flag_implausible_dates(a, 120)]
     [0, 1, 0]
     """
-    dated = [a for a in articles if a.date is not None]
-    if len(dated) < 3:
+    dated = [(k, a.date.toordinal()) for k, a in enumerate(articles) if a.date is not None]
+    flags = _implausible([ordinal for _, ordinal in dated], max_days)
+    if not flags:
         return articles
-    result = []
-    for article in articles:
-        if article.date is None:
-            result.append(article)
-            continue
-        others = sorted(a.date.toordinal() for a in dated if a is not article and a.date is not None)
-        median = int(statistics.median_low(others))
-        gap = abs(article.date.toordinal() - median)
-        if gap > max_days:
-            lo, hi = dt.date.fromordinal(others[0]), dt.date.fromordinal(others[-1])
-            message = (
-                f"implausible date {article.date.isoformat()}: the other articles of {article.source} "
-                f"are dated {lo.isoformat()} to {hi.isoformat()} ({gap} days from their median); kept as written"
-            )
-            logger.info("%s: %s", article.id, message)
-            article = replace(article, warnings=article.warnings + (message,))
-        result.append(article)
+    result = list(articles)
+    for index, (gap, lo, hi) in flags.items():
+        position = dated[index][0]
+        message = _implausible_message(articles[position], gap, lo, hi)
+        logger.info("%s: %s", articles[position].id, message)
+        result[position] = _with_warnings(articles[position], (message,))
     return result
 
 
+def _implausible(ordinals: Sequence[int], max_days: int) -> dict[int, tuple[int, int, int]]:
+    """Positions whose date lies more than ``max_days`` from the median of the others.
+
+    Returns ``{position: (gap, lo, hi)}``: the gap in days and the range of the other
+    dates. The median of "all but one" is read off one sorted copy, so this is O(n log n).
+    """
+    m = len(ordinals)
+    if m < 3:
+        return {}
+    ordered = sorted(ordinals)
+    k = (m - 2) // 2  # index of the low median among the m - 1 others
+    flags: dict[int, tuple[int, int, int]] = {}
+    for position, value in enumerate(ordinals):
+        removed = bisect.bisect_left(ordered, value)
+        median = ordered[k] if k < removed else ordered[k + 1]
+        gap = abs(value - median)
+        if gap > max_days:
+            lo = ordered[1] if removed == 0 else ordered[0]
+            hi = ordered[-2] if removed == m - 1 else ordered[-1]
+            flags[position] = (gap, lo, hi)
+    return flags
+
+
+def _implausible_message(article: Article, gap: int, lo: int, hi: int) -> str:
+    date = article.date.isoformat() if article.date else "?"
+    first, last = dt.date.fromordinal(lo).isoformat(), dt.date.fromordinal(hi).isoformat()
+    return (f"implausible date {date}: the other articles of {article.source} "
+            f"are dated {first} to {last} ({gap} days from their median); kept as written")
+
+
 _SHINGLE_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier (golden ratio) for the shingle hash
+_WORD_RE = re.compile(r"\w+")
+_SPACE_RE = re.compile(r"\s")
+_CHUNK_CHARS = 1 << 20  # text is hashed in slices of about this many characters
+_CUT_SEARCH = 1 << 16  # how far past a slice end to look for a space to cut at
+_XOR_ROWS = 16384  # shingles combined with the 64 masks at a time (8 MB)
+
+
+def _word_chunks(text: str) -> Iterator[list[str]]:
+    """The case-folded words of a text, slice by slice (cut at a space), so memory stays bounded."""
+    start = 0
+    while start < len(text):
+        end = start + _CHUNK_CHARS
+        if end < len(text):
+            space = _SPACE_RE.search(text, end, end + _CUT_SEARCH)
+            end = space.start() if space else end
+        yield _WORD_RE.findall(text[start:end].casefold())
+        start = end
+
+
+def _word_hashes(words: list[str]) -> np.ndarray:
+    """CRC-32 of each word (each distinct word hashed once)."""
+    table = {word: zlib.crc32(word.encode("utf-8")) for word in set(words)}
+    return np.fromiter(map(table.__getitem__, words), dtype=np.uint64, count=len(words))
+
+
+def _shingle_hashes(word_hashes: np.ndarray, width: int) -> np.ndarray:
+    """Distinct hashes of the ``width``-word shingles (64-bit polynomial of the word hashes)."""
+    count = len(word_hashes) - width + 1
+    with np.errstate(over="ignore"):
+        hashes = np.full(count, np.uint64(width), dtype=np.uint64)
+        for j in range(width):
+            hashes = hashes * _SHINGLE_BASE + word_hashes[j:j + count] + np.uint64(1)
+    return np.unique(hashes)
 
 
 class DuplicateDetector:
@@ -407,7 +885,17 @@ class DuplicateDetector:
 
     Texts are compared after folding case, punctuation and whitespace; near-duplicates
     are found with MinHash signatures over word shingles and banded lookup, so memory is
-    a few hundred bytes per article and the check is independent of corpus size.
+    a few hundred bytes per article and the check is independent of corpus size. A long
+    text is hashed slice by slice, so even a 200 MB article needs only a few MB.
+
+    Examples
+    --------
+    >>> detector = DuplicateDetector()
+    >>> make = lambda i, text: Article(id=i, source="s", title=None, date=None, text=text)
+    >>> detector.check(make("a", "Putin sprach lange mit Trump über die Ukraine.")) is None
+    True
+    >>> detector.check(make("b", "PUTIN sprach lange mit Trump über die Ukraine!"))
+    'a'
     """
 
     _N_HASHES = 64
@@ -423,11 +911,9 @@ class DuplicateDetector:
 
     def check(self, article: Article) -> str | None:
         """Return the id of the earlier article this one duplicates, else register it."""
-        words = re.findall(r"\w+", article.text.casefold())
-        key = hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()
+        key, signature = self._fingerprint(article.text)
         if key in self._exact:
             return self._exact[key]
-        signature = self._signature(words)
         rows = self._N_HASHES // self._BANDS
         band_keys = [bytes([b]) + signature[b * rows:(b + 1) * rows].tobytes() for b in range(self._BANDS)]
         for band_key in band_keys:
@@ -441,21 +927,34 @@ class DuplicateDetector:
             self._bands.setdefault(band_key, []).append(article.id)
         return None
 
-    def _signature(self, words: list[str]) -> np.ndarray:
-        """MinHash signature of the text's word ``shingle_words``-grams, computed on arrays:
-        each distinct word is hashed once (CRC-32), a shingle's hash combines its words' hashes
-        (64-bit polynomial), and each of the 64 hash functions is that hash XOR a fixed mask."""
+    def _fingerprint(self, text: str) -> tuple[str, np.ndarray]:
+        """SHA-1 of the folded words, and the MinHash signature of their ``shingle_words``-grams.
+
+        Each distinct word is hashed once (CRC-32), a shingle's hash combines its words'
+        hashes (64-bit polynomial), and each of the 64 hash functions is that hash XOR a
+        fixed mask. Slices carry their last words over, so no shingle is lost at a cut.
+        """
         n = self.config.shingle_words
-        if not words:
-            words = [""]
-        unique, inverse = np.unique(np.asarray(words, dtype=str), return_inverse=True)
-        word_hashes = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in unique.tolist()), dtype=np.uint64,
-                                  count=len(unique))[inverse.reshape(-1)]
-        width = min(n, len(words))
-        count = len(words) - width + 1
-        with np.errstate(over="ignore"):
-            hashes = np.full(count, np.uint64(width), dtype=np.uint64)
-            for j in range(width):
-                hashes = hashes * _SHINGLE_BASE + word_hashes[j:j + count] + np.uint64(1)
-        hashes = np.unique(hashes)
-        return np.bitwise_xor(hashes[:, None], self._masks[None, :]).min(axis=0)
+        digest = hashlib.sha1()
+        minimum = np.full(self._N_HASHES, np.iinfo(np.uint64).max, dtype=np.uint64)
+        carry = np.empty(0, dtype=np.uint64)
+        total = 0
+        for words in _word_chunks(text):
+            if not words:
+                continue
+            digest.update(((" " if total else "") + " ".join(words)).encode("utf-8"))
+            total += len(words)
+            hashes = np.concatenate([carry, _word_hashes(words)])
+            if len(hashes) >= n:
+                self._lower(minimum, _shingle_hashes(hashes, n))
+            carry = hashes[max(0, len(hashes) - (n - 1)):]
+        if total < n:  # a short text is one shingle of all its words (the empty text one empty word)
+            words_hashes = carry if total else np.array([zlib.crc32(b"")], dtype=np.uint64)
+            self._lower(minimum, _shingle_hashes(words_hashes, len(words_hashes)))
+        return digest.hexdigest(), minimum
+
+    def _lower(self, minimum: np.ndarray, hashes: np.ndarray) -> None:
+        """Lower the signature to the minimum of each masked hash, a block of shingles at a time."""
+        for start in range(0, len(hashes), _XOR_ROWS):
+            block = hashes[start:start + _XOR_ROWS]
+            np.minimum(minimum, np.bitwise_xor(block[:, None], self._masks[None, :]).min(axis=0), out=minimum)

@@ -1,7 +1,13 @@
 """The ``stance`` command: a thin layer over the library.
 
-Exit codes: 0 success, 2 bad usage or bad input, 1 internal error. User errors print one
-line (``ErrorType: message``) without a traceback unless ``--verbose`` is given.
+Exit codes: 0 success, 2 bad usage or bad input, 1 internal error, 130 interrupted. User
+errors print one line (``ErrorType: message``) without a traceback unless ``--verbose`` is
+given. Everything printed that comes from the input is shown with control characters
+escaped (:func:`stance.io.escape_control`).
+
+``report``, ``analyze`` and ``plot`` lock their ``--out`` (a second run into the same
+``--out`` exits 2), check that it can be written before the analysis starts, and replace it
+as a whole at the end: an interrupted or failed run leaves the previous output as it was.
 """
 
 from __future__ import annotations
@@ -11,20 +17,37 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .errors import InputFormatError, StanceError
+from .io import escape_control
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_REPORT = Path("reports/report")
 log = logging.getLogger("stance.cli")
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+def _add_common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``-v`` and ``-q``; accepted before the subcommand too (the subcommand's default does not
+    overwrite the value given before it)."""
+    default = False if top else argparse.SUPPRESS
+    parser.add_argument("-v", "--verbose", action="store_true", default=default, help="debug logging and tracebacks")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default, help="no progress bar or summary")
+
+
+def _add_reading_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--duplicates", choices=("drop", "keep", "per-source"), default="drop",
+                        help="repeated articles: drop (count once, default), keep (analyse every copy) or per-source "
+                             "(drop repeats within one source only; agency copies in other outlets are kept)")
+    parser.add_argument("--any-language", action="store_true",
+                        help="score every article; by default an article whose function words are clearly not "
+                             "German is skipped with the reason (the models are trained on German)")
+    parser.add_argument("--extra-columns", action="store_true",
+                        help="copy the input columns stance does not use (author, section, ...) into the mentions "
+                             "table too; they are always in articles.csv")
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -54,16 +77,18 @@ def _corpora(args: argparse.Namespace) -> dict[str, Any]:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="stance", description="How German news text portrays political actors.")
-    parser.add_argument("--version", action="version", version=f"stance {__version__}")
+    parser.add_argument("--version", action="version", version=f"stance {__version__}", help="print the version and exit")
+    _add_common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("report", help="analyse a corpus and write tables, plots and report.md",
                        description="Analyse a corpus (default: the bundled sample) and write mentions.csv, articles.csv, "
                                    "by_article.csv, by_date.csv, by_actor.csv, by_source.csv, four plots (PNG+SVG) and report.md.")
     p.add_argument("corpus", nargs="*", type=Path, help="files or folders (default: bundled sample corpus)")
-    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
+    p.add_argument("--out", type=Path, default=DEFAULT_REPORT, help=f"output folder, replaced as a whole (default: {DEFAULT_REPORT}/)")
     p.add_argument("--min-mentions", type=int, default=3, help="leave actors with fewer units out of the plots (default 3)")
     p.add_argument("--freq", choices=("day", "week", "month"), default="day", help="period of by_date.csv and the timeline")
+    _add_reading_args(p)
     _add_model_args(p)
     _add_common(p)
 
@@ -71,15 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Analyse a corpus and write the mentions table as .csv, .jsonl or .parquet.")
     p.add_argument("corpus", nargs="*", type=Path, help="files or folders (default: bundled sample corpus)")
     p.add_argument("--out", type=Path, required=True, help="output file: .csv, .jsonl or .parquet")
+    _add_reading_args(p)
     _add_model_args(p)
     _add_common(p)
 
     p = sub.add_parser("plot", help="redraw every plot from a saved mentions.csv",
                        description="Redraw the four plots from a mentions table written by `stance report` or `stance analyze`.")
     p.add_argument("mentions", type=Path, help="mentions.csv (or .jsonl/.parquet)")
-    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
-    p.add_argument("--min-mentions", type=int, default=3)
-    p.add_argument("--freq", choices=("day", "week", "month"), default="day")
+    p.add_argument("--out", type=Path, help="output folder for the plots, replaced as a whole "
+                                            "(default: a 'plots' folder next to the mentions table)")
+    p.add_argument("--min-mentions", type=int, default=3, help="leave actors with fewer units out of the plots (default 3)")
+    p.add_argument("--freq", choices=("day", "week", "month"), default="day", help="period of the timeline (default day)")
     _add_common(p)
 
     p = sub.add_parser("actors", help="list the actor registry", description="List actor ids, names, aliases and dated roles.")
@@ -88,11 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = sub.add_parser("explain", help="score one sentence toward a target and show the features that decided it",
-                       description="Stance toward TARGET (its first occurrence in SENTENCE) with the top weighted features.")
-    p.add_argument("sentence")
-    p.add_argument("target", help="text of the target span, e.g. 'Putin'")
-    p.add_argument("--model", type=Path)
-    p.add_argument("--top", type=int, default=12)
+                       description="Stance toward TARGET (its first occurrence in SENTENCE, ignoring case) with the top "
+                                   "weighted features.")
+    p.add_argument("sentence", help="the sentence to score, in quotes")
+    p.add_argument("target", help="text of the target span, e.g. 'Putin' (matched ignoring case)")
+    p.add_argument("--model", type=Path, help="model folder (default: the packaged German model)")
+    p.add_argument("--top", type=int, default=12, help="number of features to show (default 12)")
     _add_common(p)
 
     p = sub.add_parser("train", help="fit the stance and sentiment models and save them",
@@ -112,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, help="model folder (default: packaged model)")
     p.add_argument("--data", type=Path, nargs="+", required=True, help="labelled JSONL files")
     p.add_argument("--split", choices=("all", "dev", "train"), default="all", help="only records of this split (news and GerNTSA records carry one)")
-    p.add_argument("--task", choices=("stance", "sentiment"), default="stance")
+    p.add_argument("--task", choices=("stance", "sentiment"), default="stance", help="which model to evaluate (default stance)")
     p.add_argument("--out", type=Path, default=Path("reports/evaluation"), help="folder for metrics.json and confusion.png")
     p.add_argument("--config", type=Path, help="TOML config whose [corpora] table gives the external corpora")
     _add_corpora_args(p)
@@ -121,9 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("model-report", help="write reports/model: final models vs. baselines, per actor, features",
                        description="Cross-validated and development-split results of the final models side by side with "
                                    "the baselines, per-actor results, confusion matrix and top features.")
-    p.add_argument("--data", type=Path, nargs="+", default=[Path("training/data")])
-    p.add_argument("--config", type=Path, default=None)
-    p.add_argument("--out", type=Path, default=Path("reports/model"))
+    p.add_argument("--data", type=Path, nargs="+", default=[Path("training/data")],
+                   help="labelled JSONL files or folders (default: training/data)")
+    p.add_argument("--config", type=Path, default=None, help="TOML config ([model], [data] and [corpora] tables)")
+    p.add_argument("--out", type=Path, default=Path("reports/model"), help="output folder (default: reports/model)")
     _add_corpora_args(p)
     _add_common(p)
     return parser
@@ -136,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _setup_logging(args.verbose)
     handler = globals()[f"cmd_{args.command.replace('-', '_')}"]
     previous = _interrupt_on_sigterm()
     try:
@@ -144,18 +173,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StanceError as exc:
         if args.verbose:
             log.exception("failed")
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"{type(exc).__name__}: {safe_text(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted; no partial output files were left behind", file=sys.stderr)
-        return 130
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # an internal error: report it, with traceback under --verbose
         if args.verbose:
             log.exception("internal error")
-        print(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {safe_text(exc)} (run with --verbose for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
     finally:
         _restore_sigterm(previous)
+
+
+def safe_text(text: object) -> str:
+    r"""Text for the terminal: control characters escaped line by line (line breaks kept).
+
+    Examples
+    --------
+    >>> print(safe_text("first\n\x1b[31msecond"))
+    first
+    \x1b[31msecond
+    """
+    return "\n".join(escape_control(line) for line in str(text).split("\n"))
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log records with control characters escaped (messages may quote the input)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return safe_text(super().format(record))
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -185,7 +239,24 @@ def _check_inputs(paths: Sequence[Path]) -> None:
         raise InputFormatError(f"{', '.join(missing)}: no such file or folder")
 
 
-def _analyze(args: argparse.Namespace) -> Any:
+def _check_not_inside(inputs: Sequence[Path], out: Path) -> None:
+    """Refuse an input that is ``out`` or inside it: the output is replaced as a whole."""
+    target = out.resolve()
+    for path in inputs:
+        resolved = path.resolve()
+        if resolved == target or target in resolved.parents:
+            raise InputFormatError(f"input {path} is inside --out {out}, which is replaced as a whole; "
+                                   "choose an --out outside the inputs")
+
+
+def _ingest_config(args: argparse.Namespace, exclude: Sequence[Path]) -> Any:
+    """Reading options: duplicate handling, and the output paths the reader must skip."""
+    from .config import IngestConfig
+
+    return IngestConfig(exclude=tuple(str(p.resolve()) for p in exclude), duplicates=args.duplicates)
+
+
+def _analyze(args: argparse.Namespace, exclude: Sequence[Path] = ()) -> Any:
     from .pipeline import analyze_corpus
     from .scoring import load
 
@@ -197,79 +268,148 @@ def _analyze(args: argparse.Namespace) -> Any:
 
         bar = tqdm(desc="articles", unit=" art", file=sys.stderr)
     try:
-        result = analyze_corpus(*args.corpus, analyzer=analyzer, jobs=args.jobs, progress=bar.update if bar else None)
+        result = analyze_corpus(*args.corpus, analyzer=analyzer, jobs=args.jobs, ingest=_ingest_config(args, exclude),
+                                check_language=not args.any_language, extra_columns_in_mentions=args.extra_columns,
+                                progress=bar.update if bar is not None else None)
     finally:
-        if bar:
+        if bar is not None:  # ``if bar`` raises TypeError: a bar without a total has no truth value
             bar.close()
     return result, analyzer
 
 
 def _summary(result: Any, seconds: float, out: Path) -> str:
+    """The one-screen summary; everything from the input in it has control characters escaped."""
     status = result.articles["status"].value_counts()
     lines = [
         f"stance: {int(status.get('ok', 0))} articles analysed, {int(status.get('duplicate', 0))} duplicate(s), "
-        f"{int(status.get('skipped', 0))} skipped; {len(result.mentions)} units in {seconds:.1f} s -> {out}",
+        f"{int(status.get('skipped', 0))} skipped; {len(result.mentions)} units in {seconds:.1f} s -> {escape_control(out)}",
     ]
     if len(result.mentions):
         top = result.mentions.groupby("actor")["stance_score"].agg(["size", "mean"]).sort_values("size", ascending=False).head(5)
-        lines.append("  top actors: " + ", ".join(f"{a} {int(r['size'])} units (mean {r['mean']:+.2f})" for a, r in top.iterrows()))
-    for warning in result.warnings:
-        lines.append(f"  warning: {warning}")
-    for skip in result.skipped:
-        lines.append(f"  skipped: {skip}")
+        lines.append("  top actors: " + ", ".join(f"{escape_control(a)} {int(r['size'])} units (mean {r['mean']:+.2f})"
+                                                 for a, r in top.iterrows()))
+    lines += _listed("warning", [str(w) for w in result.warnings])
+    lines += _listed("skipped", [str(s) for s in result.skipped])
     return "\n".join(lines)
 
 
-def _nothing_read(result: Any) -> bool:
-    """True when inputs were given but not one article could be analysed."""
-    return bool(len(result.skipped)) and not result.analysed_count
+SUMMARY_LINES = 20  # warnings (and skips) listed in the terminal summary; report.md and articles.csv have all
+
+
+def _listed(label: str, items: Sequence[str]) -> list[str]:
+    """At most :data:`SUMMARY_LINES` items, escaped, then how many more there are."""
+    lines = [f"  {label}: {escape_control(item)}" for item in items[:SUMMARY_LINES]]
+    if len(items) > SUMMARY_LINES:
+        lines.append(f"  ... and {len(items) - SUMMARY_LINES} more {label} line(s) (all in articles.csv)")
+    return lines
+
+
+def _nothing_read(result: Any, args: argparse.Namespace, out: Path, started: float) -> int | None:
+    """Exit 2 with the reason when not one article could be analysed (the output is not written)."""
+    if result.analysed_count:
+        return None
+    if not args.quiet:
+        print(_summary(result, time.perf_counter() - started, out))
+    if len(result.articles):
+        why = "no input could be analysed (every file or row was skipped; reasons above)"
+    else:
+        from .config import IngestConfig
+
+        where = ", ".join(str(p) for p in args.corpus) or "the input"
+        why = (f"no input files found in {where} (empty, unreadable, or no file of the types "
+               f"{', '.join(IngestConfig().suffixes)})")
+    print(f"InputFormatError: {escape_control(why)}; {escape_control(out)} was not written", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _finish(result: Any, started: float, out: Path, quiet: bool) -> int:
     if not quiet:
         print(_summary(result, time.perf_counter() - started, out))
-    if _nothing_read(result):
-        print("InputFormatError: no input could be analysed (every file or row was skipped; reasons above)", file=sys.stderr)
-        return EXIT_USAGE
     return EXIT_OK
 
 
+def _interrupted(out: Path, committed: bool) -> int:
+    """Say truthfully what an interrupt left behind."""
+    if committed:
+        print(f"interrupted after the new output was complete in {escape_control(out)}", file=sys.stderr)
+    else:
+        print(f"interrupted; {escape_control(out)} is unchanged (the unfinished new output was removed)", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _write_step(out: Path, write: Callable[[], object]) -> int | None:
+    """Run the writing; a write error (disk full, permissions) exits 2 with a true message.
+
+    The writing is staged (or one atomic file), so on such an error the previous output stays.
+    """
+    try:
+        write()
+    except OSError as exc:
+        if isinstance(exc, StanceError):
+            raise
+        print(f"OutputFolderError: cannot write {escape_control(out)}: {escape_control(exc.strerror or exc)}; "
+              "the previous output is unchanged", file=sys.stderr)
+        return EXIT_USAGE
+    return None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    """``stance report``."""
+    """``stance report``: lock and check ``--out``, analyse, write a staged folder, swap it in."""
     from .config import ReportConfig
-    from .report import write_report
+    from .io import StagedFolder, output_lock
+    from .report import REPORT_FILES, write_report
 
     if args.min_mentions < 1:
         raise InputFormatError(f"--min-mentions must be >= 1, got {args.min_mentions}")
+    out: Path = args.out
+    _check_not_inside(args.corpus, out)
     started = time.perf_counter()
-    result, analyzer = _analyze(args)
-    info = {"path": args.model or "packaged default", "version": analyzer.metadata.get("versions", {}).get("stance"),
-            "rows": analyzer.metadata.get("trained_on", {}).get("stance_rows")}
-    config = ReportConfig(min_mentions=args.min_mentions, freq=args.freq)
-    write_report(result, args.out, config=config, freq=args.freq, model_info=info)
-    return _finish(result, started, args.out, args.quiet)
+    with output_lock(out) as lock, StagedFolder(out, REPORT_FILES, kind="report") as staged:
+        try:
+            result, analyzer = _analyze(args, exclude=(out, lock, staged.path))
+            failed = _nothing_read(result, args, out, started)
+            if failed is not None:
+                return failed
+            info = {"path": args.model or "packaged default", "version": analyzer.metadata.get("versions", {}).get("stance"),
+                    "rows": analyzer.metadata.get("trained_on", {}).get("stance_rows")}
+            config = ReportConfig(min_mentions=args.min_mentions, freq=args.freq)
+            failed = _write_step(out, lambda: write_report(result, staged, config=config, freq=args.freq, model_info=info))
+        except KeyboardInterrupt:
+            return _interrupted(out, staged.committed)
+    return failed if failed is not None else _finish(result, started, out, args.quiet)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """``stance analyze``."""
+    """``stance analyze``: lock and check ``--out``, analyse, write the table atomically."""
+    from .io import clean_stale_temp_files, output_lock
     from .report import write_mentions
 
-    if args.out.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
-        raise InputFormatError(f"--out {args.out}: expected a .csv, .jsonl or .parquet file")
+    out: Path = args.out
+    if out.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
+        raise InputFormatError(f"--out {out}: expected a .csv, .jsonl or .parquet file")
+    if out.is_dir():
+        raise InputFormatError(f"--out {out}: is a folder; expected a .csv, .jsonl or .parquet file")
+    _check_not_inside(args.corpus, out)
     started = time.perf_counter()
-    result, _ = _analyze(args)
-    write_mentions(result.mentions, args.out)
-    return _finish(result, started, args.out, args.quiet)
+    written = False
+    with output_lock(out) as lock:
+        clean_stale_temp_files(out)
+        try:
+            result, _ = _analyze(args, exclude=(out, lock))
+            failed = _nothing_read(result, args, out, started)
+            if failed is not None:
+                return failed
+            failed = _write_step(out, lambda: write_mentions(result.mentions, out))
+            written = failed is None
+        except KeyboardInterrupt:
+            return _interrupted(out, written)
+    return failed if failed is not None else _finish(result, started, out, args.quiet)
 
 
-def cmd_plot(args: argparse.Namespace) -> int:
-    """``stance plot``."""
+def _read_mentions(path: Path) -> Any:
+    """A saved mentions table (.csv, .jsonl or .parquet), checked for the columns the plots need."""
     import pandas as pd
 
-    from .config import ReportConfig
-    from .report import draw_plots
-
-    path: Path = args.mentions
     if not path.is_file():
         raise InputFormatError(f"{path}: no such file")
     try:
@@ -288,10 +428,33 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if frame.empty:
         raise InputFormatError(f"{path}: the mentions table has no rows")
     frame["date"] = frame["date"].where(frame["date"].notna() & (frame["date"] != "None"), None)
-    written = draw_plots(frame, args.out, ReportConfig(min_mentions=args.min_mentions), args.freq)
-    if not args.quiet:
-        print(f"stance: {len(written)} plot files -> {args.out}")
-    return EXIT_OK
+    return frame
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """``stance plot``: redraw the plots into ``--out`` (default: ``plots`` next to the table), replaced as a whole."""
+    from .config import ReportConfig
+    from .io import StagedFolder, output_lock
+    from .report import PLOT_FILES, draw_plots
+
+    path: Path = args.mentions
+    out: Path = args.out if args.out is not None else path.parent / "plots"
+    _check_not_inside([path], out)
+    frame = _read_mentions(path)
+    with output_lock(out), StagedFolder(out, PLOT_FILES, kind="plots") as staged:
+        written: list[Path] = []
+
+        def draw() -> None:
+            written.extend(draw_plots(frame, staged.path, ReportConfig(min_mentions=args.min_mentions), args.freq))
+            staged.commit()
+
+        try:
+            failed = _write_step(out, draw)
+        except KeyboardInterrupt:
+            return _interrupted(out, staged.committed)
+    if failed is None and not args.quiet:
+        print(f"stance: {len(written)} plot files -> {escape_control(out)}")
+    return failed if failed is not None else EXIT_OK
 
 
 def cmd_actors(args: argparse.Namespace) -> int:
@@ -303,22 +466,26 @@ def cmd_actors(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return EXIT_OK
     for row in rows:
-        print(f"{row['id']:<14} {row['name']:<28} {row['aliases']}")
+        print(escape_control(f"{row['id']:<14} {row['name']:<28} {row['aliases']}"))
         if row["roles"]:
-            print(f"{'':<14} roles: {row['roles']}")
+            print(escape_control(f"{'':<14} roles: {row['roles']}"))
     print(f"{len(rows)} actors")
     return EXIT_OK
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """``stance explain``."""
+    import re
+
     from .scoring import load
 
-    start = args.sentence.find(args.target)
-    if start < 0:
-        raise InputFormatError(f"target {args.target!r} does not occur in the sentence")
+    found = re.search(re.escape(args.target), args.sentence, flags=re.IGNORECASE) if args.target else None
+    if found is None:
+        raise InputFormatError(f"target {args.target!r} does not occur in the sentence (compared ignoring case)")
+    start, end = found.span()
     analyzer = load(args.model)
-    print(analyzer.explain(args.sentence, start, start + len(args.target), top=args.top))
+    print(safe_text(f"target: {found.group()!r} at characters {start}-{end}"))
+    print(safe_text(analyzer.explain(args.sentence, start, end, top=args.top)))
     return EXIT_OK
 
 

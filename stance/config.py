@@ -32,13 +32,38 @@ class NlpConfig:
 
 @dataclass(frozen=True, slots=True)
 class IngestConfig:
-    """Corpus reading: accepted file types, limits and date plausibility."""
+    """Corpus reading: accepted file types, limits, date plausibility and duplicates.
 
-    suffixes: tuple[str, ...] = (".txt", ".md", ".html", ".htm", ".jsonl", ".csv")
+    ``duplicates`` says what happens to repeated articles: ``"drop"`` marks every repeat of
+    an earlier article (it is not analysed), ``"keep"`` analyses every article (no check),
+    ``"per-source"`` marks only repeats within the same ``source`` (agency copies printed by
+    several outlets are all kept). ``exclude`` lists paths (files or folders) never read,
+    such as the output folder. An article longer than ``max_article_chars`` is skipped with
+    the reason (split such a text into its articles first).
+
+    Examples
+    --------
+    >>> IngestConfig(duplicates="per-source").duplicates
+    'per-source'
+    >>> IngestConfig(duplicates="never")
+    Traceback (most recent call last):
+    ...
+    ValueError: duplicates: got 'never', expected one of 'drop', 'keep', 'per-source'
+    """
+
+    suffixes: tuple[str, ...] = (".txt", ".md", ".html", ".htm", ".jsonl", ".json", ".csv")
     max_file_bytes: int = 200_000_000
+    max_article_chars: int = 1_000_000  # spaCy's own default limit; longer "articles" are whole dumps
     implausible_date_days: int = 120
     near_duplicate_jaccard: float = 0.85
     shingle_words: int = 5
+    duplicates: str = "drop"
+    exclude: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        accepted = ("drop", "keep", "per-source")
+        if self.duplicates not in accepted:
+            raise ValueError(bad_value("duplicates", self.duplicates, accepted))
 
 
 @dataclass(frozen=True, slots=True)

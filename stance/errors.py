@@ -4,10 +4,12 @@ Hierarchy::
 
     StanceError(Exception)
     ├── InputFormatError(StanceError, ValueError)       bad input file/row; names file and line
-    ├── ActorRegistryError(InputFormatError)            bad actor registry file
+    ├── ActorRegistryError(InputFormatError)            bad actor registry file (syntax, types, nesting)
     ├── DataValidationError(InputFormatError)           bad labelled training data (all rows)
     ├── ModelNotFoundError(StanceError, FileNotFoundError)
-    ├── ModelIntegrityError(StanceError, RuntimeError)  truncated or tampered model file
+    ├── ModelIntegrityError(StanceError, RuntimeError)  truncated, tampered or malformed model file
+    ├── ModelWriteError(StanceError, OSError)           a model cannot be saved where asked
+    ├── OutputFolderError(StanceError, OSError)         --out not writable, locked, or holding others' files
     ├── IncompatibleModelError(StanceError, RuntimeError)
     └── PipelineBuildError(StanceError, RuntimeError)   spaCy pipeline cannot be built
 
@@ -29,6 +31,10 @@ RETRAIN_HINT = (
 
 class StanceError(Exception):
     """Root of all errors raised by ``stance``."""
+
+
+class OutputFolderError(StanceError, OSError):
+    """The output folder cannot be used: not writable, locked by another run, or not ours to replace."""
 
 
 class InputFormatError(StanceError, ValueError):
@@ -54,7 +60,11 @@ class ModelNotFoundError(StanceError, FileNotFoundError):
 
 
 class ModelIntegrityError(StanceError, RuntimeError):
-    """A model file is truncated, tampered with or unreadable."""
+    """A model file is truncated, tampered with, unreadable or malformed (its sidecar included)."""
+
+
+class ModelWriteError(StanceError, OSError):
+    """A model cannot be saved: the target is not a model folder, or writing failed (the previous model stays)."""
 
 
 class IncompatibleModelError(StanceError, RuntimeError):

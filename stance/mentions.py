@@ -18,9 +18,11 @@ from spacy.tokens import Doc, Span
 
 from .actors import ActorRegistry, resolve_registry
 from .config import NlpConfig
+from .errors import InputFormatError, bad_value
 from .nlp import NAME_LABEL, ROLE_LABEL, SPANS_KEY, ActorMatcher, load_nlp
 from .records import Article, Mention, Sentence, split_target_and_others
 from .sentences import iter_docs, sentences_from_docs
+from .text import normalize_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,10 @@ def find_mentions(text: str, *, date: dt.date | None = None, actors: ActorRegist
                   doc_id: str | None = None) -> list[Mention]:
     """Find every (sentence, actor) unit in ``text``.
 
+    ``text`` is normalised as the corpus path does (:func:`stance.text.normalize_text`: NFC,
+    ``\\n`` line ends, no control or zero-width characters), so "Orba\\u0301n" or
+    "Pu\\u200btin" are found like "Orbán" and "Putin".
+
     Parameters
     ----------
     text : str
@@ -45,22 +51,65 @@ def find_mentions(text: str, *, date: dt.date | None = None, actors: ActorRegist
         ignored without it.
     actors : ActorRegistry or path, optional
         The actor registry (default: the packaged one).
+    doc_id : str, optional
+        Stored on every mention.
 
     Returns
     -------
     list of Mention
-        Sorted by position; offsets point into ``text``.
+        Sorted by position. Offsets point into ``text`` when normalisation leaves it
+        unchanged (ordinary NFC text); otherwise they point into ``normalize_text(text)``,
+        and each mention's ``sentence`` holds the normalised sentence its spans refer to.
+
+    Raises
+    ------
+    InputFormatError
+        If ``text`` is not a string.
 
     Examples
     --------
     >>> [(m.actor, m.surface) for m in find_mentions("Putins Truppen rücken vor, sagte Selenskyj.")]
     [('putin', 'Putins'), ('zelensky', 'Selenskyj')]
+    >>> [(m.actor, m.surface, m.start) for m in find_mentions("Orba\\u0301n\\u200b und Pu\\u200btin.")]
+    [('orban', 'Orbán', 0), ('putin', 'Putin', 10)]
     """
+    if not isinstance(text, str):
+        raise InputFormatError(bad_value("text", type(text).__name__, "a str"))
     nlp = load_nlp(NlpConfig(), resolve_registry(actors))
     result: list[Mention] = []
-    for _, chunks in iter_docs(nlp, [text]):
+    for _, chunks in iter_docs(nlp, [normalize_text(text)]):
         result.extend(mentions_from_chunks(chunks, date=date, doc_id=doc_id, matcher=actor_matcher(nlp)))
     return result
+
+
+def normalize_span(sentence: str, start: int, end: int) -> tuple[str, int, int]:
+    """Normalise ``sentence`` like :func:`find_mentions` and move the span ``start:end`` with it.
+
+    Returns the sentence and offsets unchanged when normalisation changes nothing.
+
+    Raises
+    ------
+    InputFormatError
+        If the span is empty, outside the sentence, or holds only characters that
+        normalisation removes (zero-width or control characters).
+
+    Examples
+    --------
+    >>> normalize_span("Der Kreml\\u200bchef Putin.", 15, 20)
+    ('Der Kremlchef Putin.', 14, 19)
+    """
+    if not isinstance(sentence, str):
+        raise InputFormatError(bad_value("sentence", type(sentence).__name__, "a str"))
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)) or not 0 <= start < end <= len(sentence):
+        raise InputFormatError(f"span {start!r}..{end!r} is not inside the sentence of length {len(sentence)}")
+    normalized = normalize_text(sentence)
+    if normalized == sentence:
+        return sentence, start, end
+    new_start = min(len(normalize_text(sentence[:start])), len(normalized))
+    new_end = min(len(normalize_text(sentence[:end])), len(normalized))
+    if new_start >= new_end:
+        raise InputFormatError(f"span {start}..{end} holds only characters that normalisation removes")
+    return normalized, new_start, new_end
 
 
 def iter_article_mentions(articles: Iterable[Article], nlp: Language, batch_size: int = 64) -> Iterator[ArticleMentions]:

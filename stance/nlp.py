@@ -16,7 +16,6 @@ Nothing is downloaded. No lemmatizer: nothing reads lemmas (it cost 120 MB of lo
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import spacy
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from .actors import ActorRegistry, Role, load_actors
@@ -151,7 +150,8 @@ class ActorMatcher:
 
     Single tokens are looked up in dictionaries (fast, and a hyphenated compound such as
     "Trump-Putin-Gipfel" yields every actor it names); multi-token names and roles go
-    through a :class:`spacy.matcher.PhraseMatcher` over lower-case forms.
+    through a :class:`spacy.matcher.PhraseMatcher` over lower-case forms; multi-word roles
+    through a :class:`spacy.matcher.Matcher` with one set of inflected forms per word.
     """
 
     def __init__(self, nlp: Language, name: str = "stance_actor_matcher") -> None:
@@ -163,6 +163,8 @@ class ActorMatcher:
         self._roles: dict[str, str] = {}
         self._role_table: dict[str, tuple[tuple[str, Role], ...]] = {}
         self._phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._role_matcher = Matcher(nlp.vocab)
+        self._compiled_roles: set[str] = set()
         self._token_cache: dict[int, tuple[tuple[str, str], ...]] = {}
 
     def set_registry(self, registry: ActorRegistry) -> None:
@@ -171,6 +173,8 @@ class ActorMatcher:
         self._names, self._roles = {}, {}
         self._token_cache = {}
         self._phrases = PhraseMatcher(self.vocab, attr="LOWER")
+        self._role_matcher = Matcher(self.vocab)
+        self._compiled_roles = set()
         role_table: dict[str, list[tuple[str, Role]]] = {}
         for actor in registry.actors:
             for alias in actor.aliases:
@@ -206,14 +210,21 @@ class ActorMatcher:
         self._add_phrases(f"{NAME_LABEL}|{actor_id}", [v.lower() for v in variants])
 
     def _add_role(self, alias: str, key: str) -> None:
+        """One lookup entry per form of a one-word role; one token pattern for a longer role.
+
+        The pattern has one ``{"LOWER": {"IN": forms}}`` per word, so its size grows linearly
+        with the alias length (expanding every combination of word forms grew exponentially).
+        """
+        if alias in self._compiled_roles:  # the same alias held by several actors (at other times)
+            return
+        self._compiled_roles.add(alias)
         words = [t.text for t in self._tokenizer(alias)]
-        options = [_role_word_forms(w) for w in words]
-        forms = [" ".join(combo) for combo in itertools.product(*options)]
         if len(words) == 1:
-            for form in forms:
+            for form in _role_word_forms(words[0]):
                 self._roles.setdefault(form, key)
-        else:
-            self._add_phrases(f"{ROLE_LABEL}|{key}", forms)
+            return
+        pattern = [{"LOWER": {"IN": _role_word_forms(w)}} for w in words]
+        self._role_matcher.add(f"{ROLE_LABEL}|{key}", [pattern])
 
     def _add_phrases(self, match_key: str, phrases: Iterable[str]) -> None:
         docs = [self._tokenizer(p) for p in dict.fromkeys(phrases)]
@@ -262,7 +273,8 @@ class ActorMatcher:
 
     def _phrase_spans(self, doc: Doc) -> list[Span]:
         spans = []
-        for match_id, start, end in self._phrases(doc):
+        roles = self._role_matcher(doc) if len(self._role_matcher) else []  # an empty Matcher warns (W036)
+        for match_id, start, end in [*self._phrases(doc), *roles]:
             label, _, key = self.vocab.strings[match_id].partition("|")
             spans.append(Span(doc, start, end, label=label, span_id=key or label))
         return spans

@@ -20,18 +20,24 @@ retrain.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import io
 import json
+import logging
+import os
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import RETRAIN_HINT, IncompatibleModelError, ModelIntegrityError, ModelNotFoundError
-from .io import atomic_write_bytes, atomic_write_text
+from .errors import RETRAIN_HINT, IncompatibleModelError, ModelIntegrityError, ModelNotFoundError, ModelWriteError
 from .records import LABELS
+
+logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.npz"
 META_FILE = "model.json"
@@ -188,9 +194,38 @@ def rebuild_estimator(node: Any, arrays: Any) -> Any:
 
 
 def save_model(path: str | Path, *, stance: Any, sentiment: Any, metadata: dict[str, Any]) -> Path:
-    """Write ``model.npz`` and ``model.json`` into the folder ``path`` (each atomically)."""
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``model.npz`` and ``model.json`` into the folder ``path``, swapped in as a whole.
+
+    Both files are written and synced into a staging folder ``<path>.tmp-<pid>`` next to the
+    target; then an existing model folder is renamed aside (``<path>.old-<pid>``), the staging
+    folder renamed into place, and the old folder removed. An error at any step leaves the
+    previous model in place (it is renamed back). A process killed between the two renames
+    leaves the previous model in ``<path>.old-<pid>``, which :func:`load_model` then reads.
+
+    Raises
+    ------
+    ModelWriteError
+        If ``path`` is a file or a folder holding files other than a model's, or a file
+        cannot be written (disk full, no permission).
+    """
+    folder = Path(os.path.abspath(path))
+    _check_replaceable(folder)
+    payload, meta = _serialise(stance, sentiment, metadata)
+    files = {MODEL_FILE: payload, META_FILE: (json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()}
+    staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    try:
+        _write_staging(staging, files)
+        _swap_in(staging, folder)
+    except OSError as exc:
+        raise ModelWriteError(f"{folder}: cannot save the model ({exc.strerror or exc}); the previous model, if any, "
+                              "is unchanged") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def _serialise(stance: Any, sentiment: Any, metadata: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """The archive bytes and the sidecar of a model."""
     arrays = _Arrays()
     inputs = probe_inputs()
     structure = {"format": FORMAT_VERSION, "stance": export_estimator(stance, arrays),
@@ -207,9 +242,77 @@ def save_model(path: str | Path, *, stance: Any, sentiment: Any, metadata: dict[
         "model_sha256": hashlib.sha256(payload).hexdigest(),
         **metadata,
     }
-    atomic_write_bytes(folder / MODEL_FILE, payload)
-    atomic_write_text(folder / META_FILE, json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
-    return folder
+    return payload, meta
+
+
+def _check_replaceable(folder: Path) -> None:
+    """Refuse to replace anything but a model folder (its files would be lost in the swap)."""
+    if folder.exists() and not folder.is_dir():
+        raise ModelWriteError(f"{folder}: is a file, not a model folder")
+    if folder == Path.cwd() or folder.parent == folder:
+        raise ModelWriteError(f"{folder}: save a model into its own folder, not the current or root folder")
+    if folder.is_dir():
+        other = sorted(p.name for p in folder.iterdir() if p.name not in (MODEL_FILE, META_FILE) and not _LEFTOVER_RE.match(p.name))
+        if other:
+            raise ModelWriteError(f"{folder}: holds files that are not part of a model ({', '.join(other[:5])}); "
+                                  "a model folder is replaced as a whole, so save into a new or model-only folder")
+
+
+def _write_staging(staging: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` into a fresh ``staging`` folder and sync them and the folder to disk."""
+    shutil.rmtree(staging, ignore_errors=True)  # left by an earlier process with our pid
+    staging.mkdir(parents=True)
+    for name, data in files.items():
+        with open(staging / name, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    _fsync_folder(staging)
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Move ``staging`` to ``folder``; an existing ``folder`` is renamed aside, then removed."""
+    if not folder.exists():
+        os.replace(staging, folder)
+        _fsync_folder(folder.parent)
+        return
+    aside = folder.with_name(f"{folder.name}.old-{os.getpid()}")
+    shutil.rmtree(aside, ignore_errors=True)
+    os.replace(folder, aside)
+    try:
+        os.replace(staging, folder)
+    except BaseException:
+        os.replace(aside, folder)
+        raise
+    _fsync_folder(folder.parent)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Sync a folder's entries to disk (a no-op where folders cannot be opened, as on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _model_folder(folder: Path) -> Path:
+    """``folder``, or the previous model an interrupted save left beside it (``<folder>.old-<pid>``)."""
+    if folder.exists() or not folder.parent.is_dir():
+        return folder
+    left = [p for p in folder.parent.glob(f"{glob.escape(folder.name)}.old-*") if (p / META_FILE).is_file()]
+    if not left:
+        return folder
+    found = max(left, key=lambda p: p.stat().st_mtime_ns)
+    logger.warning("%s is missing: a model save was interrupted; reading the previous model from %s "
+                   "(rename it back to %s)", folder, found, folder.name)
+    return found
 
 
 def probe_inputs() -> list[Any]:
@@ -229,10 +332,11 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     ModelNotFoundError, ModelIntegrityError, IncompatibleModelError
-        For a missing folder or sidecar, an unreadable sidecar, or a file from an
-        incompatible stance version or format.
+        For a missing folder or sidecar, an unreadable or malformed sidecar (a field of the
+        wrong type, a missing field, an unknown label), or a file from an incompatible stance
+        version or format.
     """
-    folder = Path(path)
+    folder = _model_folder(Path(path))
     meta_path = folder / META_FILE
     if not folder.is_dir():
         raise ModelNotFoundError(f"{folder}: model folder not found. {RETRAIN_HINT}")
@@ -240,34 +344,76 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         raise ModelNotFoundError(f"{meta_path}: model metadata missing. {RETRAIN_HINT}")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelIntegrityError(f"{meta_path}: unreadable model metadata ({exc}). {RETRAIN_HINT}") from exc
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelIntegrityError(f"{meta_path}: unreadable model metadata ({type(exc).__name__}). {RETRAIN_HINT}") from exc
     if not isinstance(meta, dict) or "model_sha256" not in meta:
         raise ModelIntegrityError(f"{meta_path}: model metadata lacks model_sha256. {RETRAIN_HINT}")
-    written_by = str(meta.get("versions", {}).get("stance", "unknown"))
+    _check_sidecar_types(meta, meta_path)
+    written_by = meta["versions"].get("stance", "unknown")
     if meta.get("format") != FORMAT_VERSION or not written_by[:1].isdigit() or _version_tuple(written_by) < _version_tuple(COMPATIBLE_SINCE):
         from . import __version__
 
         raise IncompatibleModelError(
             f"{meta_path}: model written by stance {written_by} (format {meta.get('format')!r}); this stance {__version__} "
             f"reads format {FORMAT_VERSION} from stance {COMPATIBLE_SINCE} on. {RETRAIN_HINT}")
+    _check_sidecar_labels(meta, meta_path)
     return meta
+
+
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_LEFTOVER_RE = re.compile(r"^\.(model\.npz|model\.json)\.[0-9a-f]+\.tmp$")  # from an interrupted per-file write
+# Sidecar fields that code reads after loading, with the type each must have.
+_SIDECAR_TABLES = ("versions", "trained_on", "config", "data_policy", "metrics")
+
+
+def _malformed(meta_path: Path, what: str) -> ModelIntegrityError:
+    return ModelIntegrityError(f"{meta_path}: malformed model metadata: {what}. {RETRAIN_HINT}")
+
+
+def _check_sidecar_types(meta: dict[str, Any], meta_path: Path) -> None:
+    """The fields read after loading have the types they are read as."""
+    if not isinstance(meta["model_sha256"], str) or not _SHA256_RE.match(meta["model_sha256"]):
+        raise _malformed(meta_path, "'model_sha256' must be 64 lower-case hex digits")
+    for key in ("format", "versions"):
+        if key not in meta:
+            raise _malformed(meta_path, f"'{key}' is missing")
+    if not isinstance(meta["format"], int) or isinstance(meta["format"], bool):
+        raise _malformed(meta_path, f"'format' must be an integer, got {type(meta['format']).__name__}")
+    for key in _SIDECAR_TABLES:
+        if key in meta and not isinstance(meta[key], dict):
+            raise _malformed(meta_path, f"'{key}' must be a JSON object, got {type(meta[key]).__name__}")
+    if not all(isinstance(v, str) for v in meta["versions"].values()):
+        raise _malformed(meta_path, "every entry of 'versions' must be a string")
+
+
+def _check_sidecar_labels(meta: dict[str, Any], meta_path: Path) -> None:
+    labels = meta.get("labels")
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise _malformed(meta_path, f"'labels' must be a list of strings from {', '.join(LABELS)}")
+    unknown = sorted(set(labels) - set(LABELS))
+    if unknown or len(set(labels)) != len(labels) or len(labels) < 2:
+        raise _malformed(meta_path, f"'labels' {labels[:10]} must be distinct labels from {', '.join(LABELS)}"
+                         + (f" (unknown: {', '.join(map(repr, unknown[:5]))})" if unknown else ""))
 
 
 def load_model(path: str | Path) -> LoadedModel:
     """Load a model folder after checking its checksum, version and behaviour.
+
+    If the folder is missing because a save was killed between its two renames, the
+    previous model left beside it (``<path>.old-<pid>``) is loaded, with a warning.
 
     Raises
     ------
     ModelNotFoundError
         The folder or one of its files is missing.
     ModelIntegrityError
-        The archive is truncated, was changed after saving (checksum mismatch) or is not a model.
+        The archive is truncated, was changed after saving (checksum mismatch) or is not a
+        model, or the sidecar is malformed (wrong types, missing fields, unknown labels).
     IncompatibleModelError
         A file from an incompatible stance version, or a model that gives other probabilities
         here than when it was saved (another scikit-learn that computes differently).
     """
-    folder = Path(path)
+    folder = _model_folder(Path(path))
     meta = read_metadata(folder)
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
@@ -292,9 +438,23 @@ def load_model(path: str | Path) -> LoadedModel:
     except Exception as exc:  # a changed scikit-learn API surfaces as many exception types
         raise IncompatibleModelError(f"{folder}: cannot rebuild the model with scikit-learn {_sklearn_version()} "
                                      f"({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
-    probes = {name: _decode(structure["probes"][name], arrays) for name in ("stance", "sentiment")}
+    try:
+        probes = {name: _decode(structure["probes"][name], arrays) for name in ("stance", "sentiment")}
+    except Exception as exc:  # a hash-consistent but hand-made archive
+        raise ModelIntegrityError(f"{model_path}: the archive lacks its probe probabilities "
+                                  f"({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
     _check_probes(folder, meta, probes, stance=stance, sentiment=sentiment)
+    _check_classes(folder, meta, stance=stance, sentiment=sentiment)
     return LoadedModel(stance, sentiment, meta)
+
+
+def _check_classes(folder: Path, meta: dict[str, Any], **models: Any) -> None:
+    """Every class a model predicts is one of the sidecar's labels (scores are read by label)."""
+    for name, model in models.items():
+        classes = [str(c) for c in getattr(model, "classes_", ())]
+        if not classes or set(classes) - set(meta["labels"]):
+            raise ModelIntegrityError(f"{folder}: the {name} model predicts {classes[:10]}, not labels from "
+                                      f"{', '.join(meta['labels'])}. {RETRAIN_HINT}")
 
 
 def _sklearn_version() -> str:

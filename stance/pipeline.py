@@ -8,6 +8,7 @@ scored in worker processes; results come back in input order, so output is ident
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from array import array
 import logging
 import os
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .actors import ActorRegistry
-from .articles import iter_corpus
+from .articles import MAX_EXTRA_COLUMNS, iter_corpus
 from .config import IngestConfig, NlpConfig
+from .language import not_german_reason
 from .mentions import iter_article_mentions
 from .nlp import load_nlp
 from .records import Article, Skipped, SourceFile
@@ -39,8 +41,10 @@ MENTION_COLUMNS: tuple[str, ...] = (
 )
 ARTICLE_COLUMNS: tuple[str, ...] = (
     "article_id", "source", "path", "location", "title", "date", "status", "duplicate_of",
-    "sentences", "units", "warnings", "reason",
+    "sentences", "units", "warnings", "reason", "encoding",
 )
+# An extra input column named like one of ours is renamed input_<name>.
+_RESERVED = frozenset({*MENTION_COLUMNS, *ARTICLE_COLUMNS, "_seq"})
 BATCH_ARTICLES = 32
 IN_PROCESS_BATCHES = 8  # a corpus of up to 8 batches (256 articles) is scored without workers
 
@@ -50,7 +54,8 @@ class CorpusResult:
     """The analysis of a corpus: one row per scored unit, one row per input/article.
 
     ``mentions`` and ``articles`` are pandas DataFrames (columns :data:`MENTION_COLUMNS`
-    and :data:`ARTICLE_COLUMNS`); ``skipped`` lists every input not analysed with the
+    and :data:`ARTICLE_COLUMNS`, then any extra input columns such as ``author``, see
+    :func:`analyze_corpus`); ``skipped`` lists every input not analysed with the
     reason; ``warnings`` holds article warnings such as implausible dates.
     """
 
@@ -68,7 +73,8 @@ class CorpusResult:
 
 def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors: ActorRegistry | str | Path | None = None,
                    jobs: int = 1, progress: Callable[[int], None] | None = None,
-                   ingest: IngestConfig | None = None) -> CorpusResult:
+                   ingest: IngestConfig | None = None, check_language: bool = True,
+                   extra_columns_in_mentions: bool = False) -> CorpusResult:
     """Analyse files/folders (the bundled sample when no path is given).
 
     Parameters
@@ -83,6 +89,15 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
         Worker processes; ``-1`` or ``0`` means all cores. Output does not depend on it.
     progress : callable, optional
         Called with the number of articles finished after each batch.
+    ingest : IngestConfig, optional
+        Reading options (file types, limits, duplicate handling).
+    check_language : bool
+        Skip articles whose function words are clearly not German, with the reason
+        (:func:`stance.language.not_german_reason`); ``False`` scores every article.
+    extra_columns_in_mentions : bool
+        Input columns that ``stance`` does not use (``author``, ``section``, ...) are always
+        columns of ``articles`` (named ``input_<name>`` if the name is one of ours); with ``True``
+        they are copied into ``mentions`` too.
 
     Examples
     --------
@@ -106,7 +121,7 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
 
     stream = iter_corpus(*paths, config=ingest)
     sequence: dict[str, int] = {}
-    batches = _article_batches(stream, article_rows, skipped, files, warnings, sequence)
+    batches = _article_batches(stream, article_rows, skipped, files, warnings, sequence, check_language)
     for results in _score_batches(batches, analyzer, jobs):
         for article, outcome in results:
             if isinstance(outcome, Skipped):
@@ -123,8 +138,21 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
     mentions = columns.frame()
     del columns
     article_rows.sort(key=lambda row: row["_seq"])
-    articles = pd.DataFrame(article_rows, columns=list(ARTICLE_COLUMNS))
+    extras = _extra_column_names(article_rows, warnings)
+    articles = pd.DataFrame(article_rows, columns=[*ARTICLE_COLUMNS, *extras])
+    if extras and extra_columns_in_mentions:
+        mentions = mentions.merge(articles[["article_id", *extras]], on="article_id", how="left", validate="many_to_one")
     return CorpusResult(mentions, articles, tuple(skipped), tuple(warnings), tuple(files))
+
+
+def _extra_column_names(article_rows: list[dict[str, Any]], warnings: list[str]) -> list[str]:
+    """The extra input columns of the table: the :data:`MAX_EXTRA_COLUMNS` most frequent, by name."""
+    counts = Counter(name for row in article_rows for name in row if name not in _RESERVED)
+    kept = sorted(counts, key=lambda name: (-counts[name], name))[:MAX_EXTRA_COLUMNS]
+    if len(counts) > len(kept):
+        warnings.append(f"{len(counts) - len(kept)} extra input column(s) beyond the {MAX_EXTRA_COLUMNS} most frequent "
+                        "are left out of the tables")
+    return sorted(kept)
 
 
 class _MentionColumns:
@@ -170,7 +198,7 @@ def _resolve_jobs(jobs: int) -> int:
 
 def _article_batches(stream: Iterable[Article | Skipped | SourceFile], article_rows: list[dict[str, Any]],
                      skipped: list[Skipped], files: list[SourceFile], warnings: list[str],
-                     sequence: dict[str, int]) -> Iterator[list[Article]]:
+                     sequence: dict[str, int], check_language: bool = True) -> Iterator[list[Article]]:
     """Group unique articles into batches; record duplicates, skips and files on the way.
 
     ``sequence`` receives each article's position in the input, which orders the table.
@@ -186,6 +214,11 @@ def _article_batches(stream: Iterable[Article | Skipped | SourceFile], article_r
             warnings.extend(f"{item.id}: {w}" for w in item.warnings)
             if item.duplicate_of is not None:
                 article_rows.append(_article_row(item, "duplicate", 0, 0, reason=f"duplicate of {item.duplicate_of}", seq=seq))
+                continue
+            language = not_german_reason(item.text) if check_language else None
+            if language is not None:
+                skipped.append(Skipped(item.id, language))
+                article_rows.append(_article_row(item, "skipped", 0, 0, reason=language, seq=seq))
                 continue
             sequence[item.id] = seq
             batch.append(item)
@@ -386,6 +419,7 @@ def _skipped_row(skip: Skipped, seq: int) -> dict[str, Any]:
         "_seq": seq, "article_id": f"{skip.source}:{skip.location}" if skip.location else skip.source,
         "source": skip.source, "path": skip.source, "location": skip.location, "title": None, "date": None,
         "status": "skipped", "duplicate_of": None, "sentences": 0, "units": 0, "warnings": "", "reason": skip.reason,
+        "encoding": None,
     }
 
 
@@ -396,5 +430,6 @@ def _article_row(article: Article, status: str, sentences: int, units: int, reas
         "article_id": article.id, "source": article.source, "path": article.path, "location": article.location,
         "title": article.title, "date": article.date.isoformat() if article.date else None, "status": status,
         "duplicate_of": article.duplicate_of, "sentences": sentences, "units": units,
-        "warnings": "; ".join(article.warnings), "reason": reason,
+        "warnings": "; ".join(article.warnings), "reason": reason, "encoding": article.encoding,
+        **{name if name not in _RESERVED else f"input_{name}": value for name, value in article.extra},
     }

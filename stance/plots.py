@@ -1,7 +1,10 @@
 """Stage 9, plots: matplotlib figures from the aggregate tables.
 
 Every function takes a DataFrame (from :mod:`stance.aggregates`) and an optional ``ax``,
-returns the ``Figure`` and never calls ``plt.show()``. Colours are the Okabe-Ito
+returns the ``Figure`` and never calls ``plt.show()``. Every figure has a bounded size
+whatever the corpus: the heatmap, the actor overview and the timeline draw a capped number
+of actors/articles and say so in their title; text from the data (titles, actor names) is
+escaped so that ``$`` never starts matplotlib mathtext. Colours are the Okabe-Ito
 colour-blind-safe palette; the heatmap uses the diverging ``RdBu`` map centred at 0.
 """
 
@@ -46,8 +49,9 @@ def _empty(ax: Axes, min_mentions: int, what: str) -> None:
 
 
 def _label(row: Any) -> str:
+    """The actor's display name (or id), escaped for matplotlib."""
     name = row.get("actor_name") if hasattr(row, "get") else None
-    return str(name) if isinstance(name, str) and name else str(row["actor"])
+    return escape_mathtext(str(name) if isinstance(name, str) and name else str(row["actor"]))
 
 
 def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *, ax: Axes | None = None,
@@ -63,6 +67,7 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
     names = names or {}
     dated = by_date[by_date["period"] != UNDATED].copy()
     totals = by_date.groupby("actor")["units"].sum()
+    chosen = actors is None
     if actors is None:
         eligible = totals[totals >= min_mentions]
         actors = [a for a, _ in sorted(eligible.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
@@ -90,7 +95,7 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
         color = OKABE_ITO[i % len(OKABE_ITO)]
         x = rows["x"].to_numpy() + offsets[i]
         extra = int(undated.get(actor, 0))
-        legend = f"{names.get(actor, actor)} ({int(rows['units'].sum())} units" + (f", +{extra} undated)" if extra else ")")
+        legend = f"{escape_mathtext(names.get(actor, actor))} ({int(rows['units'].sum())} units" + (f", +{extra} undated)" if extra else ")")
         low, high = rows["ci_low"].fillna(rows["mean_stance"]), rows["ci_high"].fillna(rows["mean_stance"])
         ax.vlines(x, low, high, color=color, alpha=0.35, linewidth=4)
         ax.plot(x, rows["mean_stance"], marker="o", color=color, linewidth=1.6, label=legend)
@@ -109,7 +114,8 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_xlabel(label)
     counted = "number by each point: units" if slotted else "units per point: by_date.csv"
-    ax.set_title(f"How the top actors are portrayed over time\n(bars: 95% interval; {counted})")
+    shown = f" (the {len(actors)} of {len(totals)} actors with most units)" if chosen and len(actors) < len(totals) else ""
+    ax.set_title(f"How the top actors are portrayed over time{shown}\n(bars: 95% interval; {counted})")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9, title="Actor")
     if slotted:  # on a true time axis with many dates the counts would only hide each other
@@ -129,7 +135,8 @@ def plot_heatmap(by_article: pd.DataFrame, *, ax: Axes | None = None, min_mentio
     """
     names = names or {}
     totals = by_article.groupby("actor")["units"].sum()
-    actors = [a for a, _ in sorted(totals[totals >= min_mentions].items(), key=lambda kv: (-kv[1], kv[0]))[:max_actors]]
+    eligible = sorted(totals[totals >= min_mentions].items(), key=lambda kv: (-kv[1], kv[0]))
+    actors = [a for a, _ in eligible[:max_actors]]
     table = by_article[by_article["actor"].isin(actors)]
     weight = table.groupby("article_id")["units"].sum()
     all_articles = len(weight)
@@ -141,7 +148,7 @@ def plot_heatmap(by_article: pd.DataFrame, *, ax: Axes | None = None, min_mentio
     order = list(articles["article_id"])
     values = table.pivot(index="actor", columns="article_id", values="mean_stance").reindex(index=actors, columns=order)
     counts = table.pivot(index="actor", columns="article_id", values="units").reindex(index=actors, columns=order)
-    width = max(8.0, 0.6 * len(order) + 4)
+    width = min(max(8.0, 0.6 * len(order) + 4), 24.0)
     figure, ax = _new_axes(ax, (width, max(4.0, 0.5 * len(actors) + 3.2)))
     if not actors:
         _empty(ax, min_mentions, "heatmap")
@@ -158,8 +165,10 @@ def plot_heatmap(by_article: pd.DataFrame, *, ax: Axes | None = None, min_mentio
         labels.append(escape_mathtext(f"{date}\n{title}"))
     ax.set_xticks(range(len(order)), labels, rotation=55, ha="right", fontsize=7.5, rotation_mode="anchor")
     ax.set_yticks(range(len(actors)), [escape_mathtext(names.get(a, a)) for a in actors], fontsize=9)
-    shown = f" — the {len(order)} of {all_articles} articles with most units" if len(order) < all_articles else ""
-    ax.set_title(f"Mean stance per actor and article (number = units; blank = not mentioned){shown}")
+    shown = [f"the {len(order)} of {all_articles} articles"] if len(order) < all_articles else []
+    shown += [f"the {len(actors)} of {len(eligible)} actors"] if len(actors) < len(eligible) else []
+    note = f"\n({' and '.join(shown)} with most units)" if shown else ""
+    ax.set_title(f"Mean stance per actor and article (number = units; blank = not mentioned){note}")
     ax.set_xlabel("Article (ordered by date)")
     colorbar = figure.colorbar(image, ax=ax, shrink=0.85, pad=0.01)
     colorbar.set_label("Mean stance score")
@@ -180,7 +189,8 @@ def escape_mathtext(text: str) -> str:
 def plot_actor_overview(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_mentions: int = 3,
                         max_actors: int = 20) -> Figure:
     """Mean stance per actor with 95% intervals, sorted, with the number of units."""
-    table = by_actor[by_actor["units"] >= min_mentions].nlargest(max_actors, "units").sort_values(["mean_stance", "actor"])
+    eligible = by_actor[by_actor["units"] >= min_mentions]
+    table = eligible.nlargest(max_actors, "units").sort_values(["mean_stance", "actor"])
     figure, ax = _new_axes(ax, (9, max(3.5, 0.42 * len(table) + 1.8)))
     if table.empty:
         _empty(ax, min_mentions, "actor overview")
@@ -198,7 +208,8 @@ def plot_actor_overview(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_m
     ax.axvline(0, color="0.4", linewidth=0.8, linestyle="--")
     ax.set_xlim(-1.05, 1.05)
     ax.set_xlabel("Mean stance score (−1 negative … +1 positive), bars: 95% interval")
-    ax.set_title(f"How each actor is portrayed (actors with at least {min_mentions} units)")
+    shown = f"; the {len(table)} of {len(eligible)} with most units" if len(table) < len(eligible) else ""
+    ax.set_title(f"How each actor is portrayed (actors with at least {min_mentions} units{shown})")
     ax.grid(axis="x", alpha=0.3)
     return figure
 
@@ -227,8 +238,9 @@ def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, 
     ax.set_aspect("equal")
     ax.set_xlabel("Mean sentiment of the sentences (−1 … +1)")
     ax.set_ylabel("Mean stance toward the actor (−1 … +1)")
-    ax.set_title("Stance toward each actor vs. tone of their sentences\n(below the diagonal: portrayed worse than the tone; label = units)")
     labelled = table.nlargest(max_labels, "units")
+    named = f"label = units; labelled: the {len(labelled)} of {len(table)} actors with most units" if len(labelled) < len(table) else "label = units"
+    ax.set_title(f"Stance toward each actor vs. tone of their sentences\n(below the diagonal: portrayed worse than the tone; {named})")
     _place_labels(ax, [(f"{_label(row)} ({int(row['units'])})", row["mean_sentiment"], row["mean_stance"])
                        for _, row in labelled.iterrows()], list(sizes[labelled.index]))
     ax.legend(loc="lower right", frameon=False, fontsize=8)

@@ -67,6 +67,7 @@ class SourceFile:
     articles: int = 0
     reason: str | None = None
     encoding: str | None = None
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in ("read", "skipped"):
@@ -79,6 +80,9 @@ class Article:
 
     ``date`` is ``None`` when the input gives no date (it is never guessed).
     ``duplicate_of`` names the id of the article this one repeats, if any.
+    ``encoding`` is the text encoding of the file it was read from; ``extra`` holds the
+    input columns that are not fields of this record (author, section, ...) as sorted
+    ``(name, value)`` pairs.
     """
 
     id: str
@@ -91,6 +95,8 @@ class Article:
     url: str | None = None
     path: str | None = None
     location: str | None = None
+    encoding: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.id:

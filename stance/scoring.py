@@ -62,7 +62,8 @@ class Analyzer:
         return other
 
     def analyze(self, text: str, *, date: dt.date | None = None, doc_id: str | None = None) -> list[ScoredMention]:
-        """Score every (sentence, actor) unit of ``text``; offsets point into ``text``."""
+        """Score every (sentence, actor) unit of ``text``; offsets as in :func:`~stance.mentions.find_mentions`
+        (into ``text``, or into its normalised form if NFC/zero-width normalisation changed it)."""
         from .mentions import find_mentions
 
         return self.score_mentions(find_mentions(text, date=date, actors=self.registry, doc_id=doc_id))
@@ -95,10 +96,13 @@ class Analyzer:
     def score_target(self, sentence: str, start: int, end: int) -> TargetScore:
         """Stance toward any span ``sentence[start:end]`` (also targets outside the registry).
 
+        The sentence is normalised like :func:`~stance.mentions.find_mentions` does and the
+        span moves with it.
+
         Raises
         ------
-        ValueError
-            If the span is empty or outside the sentence.
+        InputFormatError
+            (a ``ValueError``) If the span is empty or outside the sentence.
         """
         return self._score_row(self._target_text(sentence, start, end))
 
@@ -122,11 +126,10 @@ class Analyzer:
         too; every other actor reference (roles included, resolved as in training) is masked
         as another actor.
         """
-        from .mentions import actor_matcher, undated_refs, unit_spans
+        from .mentions import actor_matcher, normalize_span, undated_refs, unit_spans
         from .nlp import load_nlp
 
-        if not 0 <= start < end <= len(sentence):
-            raise ValueError(f"span {start}..{end} is not inside the sentence of length {len(sentence)}")
+        sentence, start, end = normalize_span(sentence, start, end)
         nlp = load_nlp(NlpConfig(), self.registry)
         names, roles = undated_refs(nlp(sentence), actor_matcher(nlp))
         actor = next((a for a, s, e in names if s < end and start < e), None)

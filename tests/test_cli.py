@@ -54,7 +54,7 @@ def test_cli_analyze_formats(tmp_path, capsys):
 def test_cli_plot_rejects_non_mentions_table(tmp_path, capsys):
     path = tmp_path / "x.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
-    assert main(["plot", str(path), "--out", str(tmp_path)]) == 2
+    assert main(["plot", str(path), "--out", str(tmp_path / "plots")]) == 2
     assert "missing column" in capsys.readouterr().err
 
 

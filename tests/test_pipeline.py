@@ -70,3 +70,39 @@ def test_pipeline_batches_of_a_dead_worker_are_scored_here(monkeypatch, analyzer
     assert executor.submitted >= 2
     pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
     pd.testing.assert_frame_equal(result.articles, sample_result.articles)
+
+
+def test_pipeline_extra_input_columns_pass_through(tmp_path, analyzer):
+    import json
+
+    rows = [{"id": "a1", "text": "Putin lobt Trump.", "author": "K. Muster", "section": "Politik", "status": "draft"},
+            {"id": "a2", "text": "Merz kritisiert Macron.", "author": "L. Beispiel"}]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = stance.analyze_corpus(path, analyzer=analyzer)
+    articles = result.articles.set_index("article_id")
+    assert articles.loc["a1", "author"] == "K. Muster" and articles.loc["a2", "author"] == "L. Beispiel"
+    assert articles.loc["a1", "section"] == "Politik" and pd.isna(articles.loc["a2", "section"])
+    assert articles.loc["a1", "input_status"] == "draft" and articles.loc["a1", "status"] == "ok"
+    assert set(articles["encoding"]) == {"utf-8"}
+    assert "author" not in result.mentions.columns
+
+    with_extras = stance.analyze_corpus(path, analyzer=analyzer, extra_columns_in_mentions=True)
+    assert len(with_extras.mentions) == len(result.mentions)
+    by_article = with_extras.mentions.groupby("article_id")["author"].first()
+    assert by_article.to_dict() == {"a1": "K. Muster", "a2": "L. Beispiel"}
+
+
+def test_pipeline_extra_columns_are_bounded(tmp_path, analyzer):
+    import json
+
+    from stance.articles import MAX_EXTRA_CHARS, MAX_EXTRA_COLUMNS
+
+    row = {"id": "a1", "text": "Putin lobt Trump.", "html": "<p>" + "x" * 100_000 + "</p>"}
+    row |= {f"field{i:03d}": str(i) for i in range(MAX_EXTRA_COLUMNS + 20)}
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    result = stance.analyze_corpus(path, analyzer=analyzer)
+    extras = [c for c in result.articles.columns if c not in pipeline.ARTICLE_COLUMNS]
+    assert len(extras) == MAX_EXTRA_COLUMNS
+    assert all(len(str(v)) <= MAX_EXTRA_CHARS for v in result.articles[extras].iloc[0])

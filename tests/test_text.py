@@ -59,10 +59,10 @@ def test_text_boilerplate_keeps_prose_that_mentions_photos():
 def test_text_html_visible_article_text():
     page = """<html><head><title>Gipfel</title><script>var x = 1;</script><style>p{}</style></head>
     <body><nav>Startseite Politik</nav><article><h1>Trump sagt Gipfel ab</h1><p>Putin reagierte gelassen.</p>
-    <figure><figcaption>Foto</figcaption></figure></article><footer>Impressum</footer></body></html>"""
+    <figure><figcaption>Putin in Moskau</figcaption></figure></article><footer>Impressum</footer></body></html>"""
     text, title = html_to_text(page)
-    assert title == "Gipfel"
-    assert text == "Trump sagt Gipfel ab\n\nPutin reagierte gelassen."
+    assert title == "Trump sagt Gipfel ab"  # <h1> before <title>
+    assert text == "Trump sagt Gipfel ab\n\nPutin reagierte gelassen.\n\nPutin in Moskau"  # captions stay
 
 
 def test_text_normalize_drops_soft_hyphens_and_zero_width_characters():
