@@ -36,6 +36,7 @@ import numpy as np
 from .config import IngestConfig
 from .dates import DATE_PATTERN, parse_date
 from .errors import InputFormatError
+from .io import OUTPUT_MARKER
 from .records import Article, Corpus, Skipped, SourceFile
 from .resources import sample_corpus_dir, sample_corpus_files
 from .text import (
@@ -52,7 +53,6 @@ from .text import (
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_MARKER = ".stance-output"
 """A folder holding a file of this name was written by ``stance`` and is never read as input."""
 
 KNOWN_COLUMNS = frozenset({"text", "id", "title", "date", "source", "url"})
@@ -308,10 +308,10 @@ def _display(name: str) -> str:
 
 def _walk(folder: Path, display: str, config: IngestConfig, excluded: frozenset[str]) -> Iterator[_Input]:
     """Files of a folder and its subfolders in sorted order; what is not read is listed with the reason."""
-    if (folder / OUTPUT_MARKER).exists():
-        yield _Input(None, display, "stance output folder")
-        return
     try:
+        if os.path.lexists(folder / OUTPUT_MARKER):
+            yield _Input(None, display, "stance output folder")
+            return
         with os.scandir(folder) as scan:
             entries = sorted(scan, key=lambda e: e.name)
     except OSError as exc:
@@ -321,7 +321,11 @@ def _walk(folder: Path, display: str, config: IngestConfig, excluded: frozenset[
         if excluded and os.path.realpath(entry.path) in excluded:
             continue  # stance's own output, lock and staging files are not inputs: not listed
         child = f"{display}/{_display(entry.name)}"
-        reason = _entry_skip_reason(entry, config)
+        try:
+            reason = _entry_skip_reason(entry, config)
+        except OSError as exc:  # an entry that vanished or cannot be inspected
+            yield _Input(None, child, f"cannot read: {exc.strerror or exc}")
+            continue
         if reason is not None:
             yield _Input(None, child, reason)
         elif entry.is_dir(follow_symlinks=False):
@@ -367,10 +371,12 @@ def _whole_file_items(path: Path, display: str, config: IngestConfig, info: _Fil
         items = list(articles_from_text(decoded.text, display))
     del decoded
     flagged = iter(flag_implausible_dates([i for i in items if isinstance(i, Article)], config.implausible_date_days))
+    file_warnings = info.warnings  # said once, on the file's first article (and on the file's status row)
     for item in items:
         if isinstance(item, Article):
             article = next(flagged)
-            yield _with_warnings(replace(article, encoding=info.encoding), info.warnings)
+            yield _with_warnings(replace(article, encoding=info.encoding), file_warnings)
+            file_warnings = ()
         else:
             yield item
 

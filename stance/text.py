@@ -101,11 +101,11 @@ class _Utf8Scan:
     def feed(self, chunk: bytes, *, final: bool = False) -> None:
         if chunk.strip():
             self.has_text = True
-        if chunk.isascii():
-            self._decoder.decode(chunk, final)
+        if not chunk.isascii():
+            self.cp1252_undefined += len(_CP1252_UNDEFINED.findall(chunk))
+        text = self._decoder.decode(chunk, final)  # may hold a sequence cut by the previous chunk
+        if text.isascii():
             return
-        self.cp1252_undefined += len(_CP1252_UNDEFINED.findall(chunk))
-        text = self._decoder.decode(chunk, final)
         invalid = len(text) - len(text.encode("utf-8", "ignore").decode("utf-8"))
         self.invalid += invalid
         self.valid_non_ascii += len(text) - len(text.encode("ascii", "ignore")) - invalid

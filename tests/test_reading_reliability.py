@@ -559,3 +559,28 @@ def test_reading_cp1252_file_with_one_undefined_byte_stays_cp1252(tmp_path):
     article = corpus.articles[0]
     assert article.encoding == "cp1252" and "„Orbán lobte Putin“ – sagte" in article.text and "€" in article.text
     assert any("1 invalid cp1252 byte(s) replaced" in w for w in article.warnings)
+
+
+def test_reading_file_level_encoding_warning_is_said_once_per_file(tmp_path):
+    """A multi-article .txt with one bad byte: the warning is on its first article and the file, not on every article."""
+    second = "Zweiter Artikel | B. 22.10.2025.\nMerz sprach in Berlin über Orbán.\n".encode()
+    (tmp_path / "two.txt").write_bytes(ORBAN_UTF8_WITH_ONE_BAD_BYTE + b"\n\n" + second)
+    corpus = load_articles(tmp_path)
+    assert len(corpus.articles) >= 2
+    assert corpus.articles[0].warnings == ("1 invalid UTF-8 byte(s) replaced",)
+    assert all(a.warnings == () for a in corpus.articles[1:])
+    assert corpus.files[0].warnings == ("1 invalid UTF-8 byte(s) replaced",)
+
+
+def test_reading_invalid_byte_cut_at_a_chunk_boundary_is_counted(tmp_path, monkeypatch):
+    """A lone UTF-8 lead byte that ends one scan chunk, followed by an ASCII chunk, still counts as invalid."""
+    import stance.text as text_module
+
+    monkeypatch.setattr(text_module, "_HEAD_BYTES", 64)
+    monkeypatch.setattr(text_module, "_SCAN_CHUNK", 64)
+    data = ("Orbán sprach. " * 2).encode()
+    data = data + b"x" * (63 - len(data)) + b"\xc3" + b"a" * 64 + "Ende Orbán.\n".encode()
+    path = tmp_path / "cut.txt"
+    path.write_bytes(data)
+    found = text_module.detect_file_encoding(path, source="cut.txt")
+    assert (found.codec, found.replaced) == ("utf-8", 1)
