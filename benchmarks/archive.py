@@ -8,7 +8,7 @@ against corpus size.
    agency copies of an earlier article under another outlet, so the duplicate handling is
    exercised) is written as JSONL; ``stance report --jobs 1`` runs on it as a fresh command.
    Measured: wall time, peak memory (high-water mark of the command; one job, so one
-   process), the pixel size of every PNG written, and the size of ``report.md``.
+   process), the pixel size of every PNG written, and the size of ``report.md`` and ``report.html``.
 2. **Reading scales linearly**: ``iter_corpus`` over 10,000 and 50,000 articles of the same
    generator (one JSONL file each), median of 3 rounds in one process; the ratio of the
    medians (linear reading gives about 5x).
@@ -111,7 +111,8 @@ def report_run(folder: Path, articles: int) -> dict:
     plots = {p.name: png_size(p) for p in sorted(out.glob("*.png"))}
     return {"articles": articles, "words": words, "seconds": round(seconds, 1),
             "peak_mb": round(max(peak, before) / 1024), "plots": plots,
-            "report_md_kb": round((out / "report.md").stat().st_size / 1024, 1)}
+            "report_md_kb": round((out / "report.md").stat().st_size / 1024, 1),
+            "report_html_kb": round((out / "report.html").stat().st_size / 1024, 1)}
 
 
 def reading_run(folder: Path, sizes: tuple[int, int], rounds: int) -> dict:
@@ -144,7 +145,8 @@ def render(report: dict, reading: dict) -> str:
         "",
         f"**`stance report` on a {report['articles']:,}-article synthetic archive** ({report['words']:,} words, "
         f"one job): {report['seconds']} s, peak memory {report['peak_mb']:,} MB (target < 2,048), largest plot side "
-        f"{largest} px (target < 4,000), `report.md` {report['report_md_kb']} KB (target < 200).",
+        f"{largest} px (target < 4,000), `report.md` {report['report_md_kb']} KB (target < 200), "
+        f"`report.html` {report['report_html_kb']:,} KB.",
         "",
         f"Plots: {plots}.",
         "",

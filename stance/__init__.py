@@ -23,12 +23,15 @@ _EXPORTS: dict[str, str] = {
     "ActorRegistryError": "stance.errors",
     "Analyzer": "stance.scoring",
     "Article": "stance.records",
+    "CodedUnit": "stance.coding",
+    "CodingSheetError": "stance.errors",
     "Corpus": "stance.records",
     "CorpusResult": "stance.pipeline",
     "DataValidationError": "stance.errors",
     "IncompatibleModelError": "stance.errors",
     "InputFormatError": "stance.errors",
     "LABELS": "stance.records",
+    "LanguagePack": "stance.lang",
     "Mention": "stance.records",
     "ModelIntegrityError": "stance.errors",
     "ModelWriteError": "stance.errors",
@@ -40,23 +43,29 @@ _EXPORTS: dict[str, str] = {
     "Skipped": "stance.records",
     "StanceError": "stance.errors",
     "TargetScore": "stance.records",
+    "UnknownLanguageError": "stance.errors",
     "aggregate_by_actor": "stance.aggregates",
     "aggregate_by_article": "stance.aggregates",
     "aggregate_by_date": "stance.aggregates",
     "aggregate_by_source": "stance.aggregates",
     "analyze_corpus": "stance.pipeline",
+    "draw_sample": "stance.coding",
     "find_mentions": "stance.mentions",
+    "get_pack": "stance.lang",
     "load": "stance.scoring",
     "load_actors": "stance.actors",
     "load_articles": "stance.articles",
     "make_sentiment_pipeline": "stance.model",
     "make_stance_pipeline": "stance.model",
     "parse_date": "stance.dates",
+    "read_coding_sheet": "stance.coding",
+    "register_pack": "stance.lang",
     "plot_actor_overview": "stance.plots",
     "plot_heatmap": "stance.plots",
     "plot_stance_vs_sentiment": "stance.plots",
     "plot_timeline": "stance.plots",
     "split_sentences": "stance.sentences",
+    "write_coding_sheet": "stance.coding",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -79,10 +88,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .actors import ActorRegistry, load_actors
     from .aggregates import aggregate_by_actor, aggregate_by_article, aggregate_by_date, aggregate_by_source
     from .articles import load_articles
+    from .coding import CodedUnit, draw_sample, read_coding_sheet, write_coding_sheet
     from .dates import parse_date
-    from .errors import (ActorRegistryError, DataValidationError, IncompatibleModelError, InputFormatError,
+    from .errors import (ActorRegistryError, CodingSheetError, DataValidationError, IncompatibleModelError, InputFormatError,
                          ModelIntegrityError, ModelNotFoundError, ModelWriteError, OutputFolderError,
-                         PipelineBuildError, StanceError)
+                         PipelineBuildError, StanceError, UnknownLanguageError)
+    from .lang import LanguagePack, get_pack, register_pack
     from .mentions import find_mentions
     from .pipeline import CorpusResult, analyze_corpus
     from .plots import plot_actor_overview, plot_heatmap, plot_stance_vs_sentiment, plot_timeline

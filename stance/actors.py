@@ -18,9 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .dates import as_date
 from .errors import ActorRegistryError
-from .resources import actors_file
+from .lang import DEFAULT_LANGUAGE, LanguagePack, get_pack
 from .text import normalize_text
+
+DEFAULT_REGISTRY_SOURCE = "stance/data/actors_de.toml"  # how the packaged registry names itself in messages and model.json
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,6 +32,7 @@ else:  # pragma: no cover
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 logger = logging.getLogger(__name__)
+_PACK = get_pack()  # the stop words of the alias warning are the default language pack's
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +123,16 @@ def _merge_actor(known: Actor, new: Actor) -> Actor:
     return Actor(known.id, known.name, aliases, roles)
 
 
-def resolve_registry(actors: ActorRegistry | str | Path | None) -> ActorRegistry:
-    """Accept a registry, a path to a registry file, or ``None`` for the packaged one."""
+def resolve_registry(actors: ActorRegistry | str | Path | None, language: str | LanguagePack | None = None) -> ActorRegistry:
+    """Accept a registry, a path to a registry file, or ``None`` for the registry of the
+    language pack ``language`` (default German: the packaged one)."""
     if isinstance(actors, ActorRegistry):
         return actors
-    return load_actors(actors)
+    return load_actors(actors, language=language)
 
 
-def load_actors(path: str | Path | None = None, *, extend_default: bool | None = None) -> ActorRegistry:
+def load_actors(path: str | Path | None = None, *, extend_default: bool | None = None,
+                language: str | LanguagePack | None = None) -> ActorRegistry:
     """Load an actor registry from TOML or JSON.
 
     With no path the packaged registry is returned. A user file extends the packaged
@@ -139,6 +145,7 @@ def load_actors(path: str | Path | None = None, *, extend_default: bool | None =
     ``roles`` a list of ``{ alias, since, until }`` tables (or alias strings, valid at every
     date). Names, aliases and exclusions are NFC-normalised. An alias of one or two letters or
     a German stop word ("die", "und") is logged as a warning: it would match almost anywhere.
+    ``language`` selects the language pack whose registry is the default one (default German).
 
     Raises
     ------
@@ -153,8 +160,9 @@ def load_actors(path: str | Path | None = None, *, extend_default: bool | None =
     >>> "putin" in registry and registry.get("zelensky").name
     'Wolodymyr Selenskyj'
     """
+    pack = get_pack(language)
     if path is None:
-        return _packaged_registry()
+        return _packaged_registry(pack)
     path = Path(path)
     data = _read_registry_file(path)
     replace = data.get("replace", False)
@@ -168,13 +176,13 @@ def load_actors(path: str | Path | None = None, *, extend_default: bool | None =
             raise ActorRegistryError(f"{path}: 'extend = true' needs the default registry, but the file replaces it "
                                      f"(replace = true): {', '.join(extending)}")
         return registry
-    return _packaged_registry().extended(registry)
+    return _packaged_registry(pack).extended(registry)
 
 
-@lru_cache(maxsize=1)
-def _packaged_registry() -> ActorRegistry:
-    path = actors_file()
-    return registry_from_mapping(_read_registry_file(path), source="stance/data/actors_de.toml", warn=False)
+@lru_cache(maxsize=4)
+def _packaged_registry(pack: LanguagePack) -> ActorRegistry:
+    source = DEFAULT_REGISTRY_SOURCE if pack.code == DEFAULT_LANGUAGE else str(pack.actors_file)
+    return registry_from_mapping(_read_registry_file(pack.actors_file), source=source, warn=False)
 
 
 def _read_registry_file(path: Path) -> dict[str, Any]:
@@ -258,14 +266,6 @@ _TOP_KEYS = frozenset({"actor", "actors", "exclude", "replace"})
 _ACTOR_KEYS = frozenset({"id", "name", "aliases", "roles", "extend"})
 _ROLE_KEYS = frozenset({"alias", "since", "until"})
 _ROLE_SHAPE = "a table { alias = \"...\", since = YYYY-MM-DD, until = YYYY-MM-DD } or an alias string"
-# Function words that make useless aliases: they occur in nearly every German sentence.
-GERMAN_STOP_WORDS = frozenset(
-    "der die das den dem des ein eine einer einen einem eines und oder aber doch sondern denn dass daß ob wie als "
-    "wenn weil in im ins an am ans auf aus bei beim mit nach von vom vor zu zum zur über unter um durch für gegen "
-    "ohne bis seit ab er sie es wir ihr ich du man sich sein seine ihre ist sind war waren wird werden hat haben "
-    "nicht kein keine auch noch nur so da hier dort was wer wo dies diese dieser dieses alle mehr sehr schon "
-    "jetzt dann heute".split()
-)
 
 
 def _describe(value: object) -> str:
@@ -377,27 +377,51 @@ def _parse_role(role: object, where: str, problems: list[str]) -> Role | None:
 
 def _role_date(value: object, where: str, problems: list[str]) -> dt.date | None | bool:
     """A role's date (None when absent), or False after recording a problem."""
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    problems.append(f"{where} must be a date (YYYY-MM-DD), got {_describe(value)}")
-    return False
+    try:
+        return as_date(value)
+    except ValueError:
+        problems.append(f"{where} must be a date (YYYY-MM-DD), got {_describe(value)}")
+        return False
 
 
 def _warn_weak_aliases(actor: Actor, source: str) -> None:
     """Log a warning for each alias of one or two letters or a stop word: it matches almost anywhere."""
     for alias in dict.fromkeys(actor.aliases + tuple(r.alias for r in actor.roles)):
         letters = sum(ch.isalnum() for ch in alias)
-        if letters <= 2 or alias.lower() in GERMAN_STOP_WORDS:
-            reason = "is a German stop word" if alias.lower() in GERMAN_STOP_WORDS else "has only one or two letters"
+        stop_word = alias.lower() in _PACK.stop_words
+        if letters <= 2 or stop_word:
+            reason = f"is a {_PACK.name} stop word" if stop_word else "has only one or two letters"
             logger.warning("%s: actor %r: alias %r %s and will match almost anywhere; use a longer alias",
                            source, actor.id, alias, reason)
+
+
+def registry_to_mapping(registry: ActorRegistry) -> dict[str, Any]:
+    """The registry as plain JSON/TOML data that :func:`registry_from_mapping` reads back unchanged.
+
+    Dates become ISO strings; ``since``/``until`` are left out when open. Used by the spaCy
+    component ``stance_actors`` to save its registry with ``nlp.to_disk`` (no pickles).
+
+    Examples
+    --------
+    >>> registry = load_actors()
+    >>> registry_from_mapping(registry_to_mapping(registry), source=registry.source, warn=False) == registry
+    True
+    """
+    actors = []
+    for actor in registry.actors:
+        roles = []
+        for role in actor.roles:
+            entry: dict[str, str] = {"alias": role.alias}
+            if role.since is not None:
+                entry["since"] = role.since.isoformat()
+            if role.until is not None:
+                entry["until"] = role.until.isoformat()
+            roles.append(entry)
+        item: dict[str, Any] = {"id": actor.id, "name": actor.name, "aliases": list(actor.aliases), "roles": roles}
+        if actor.extends:
+            item["extend"] = True
+        actors.append(item)
+    return {"actor": actors, "exclude": list(registry.exclude)}
 
 
 def registry_as_rows(registry: ActorRegistry) -> list[dict[str, str]]:

@@ -29,14 +29,16 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .config import IngestConfig
-from .dates import DATE_PATTERN, parse_date
+from .dates import date_pattern, parse_date
 from .errors import InputFormatError
 from .io import OUTPUT_MARKER
+from .lang import LanguagePack, get_pack
 from .records import Article, Corpus, Skipped, SourceFile
 from .resources import sample_corpus_dir, sample_corpus_files
 from .text import (
@@ -52,6 +54,7 @@ from .text import (
 )
 
 logger = logging.getLogger(__name__)
+_PACK = get_pack()
 
 """A folder holding a file of this name was written by ``stance`` and is never read as input."""
 
@@ -59,17 +62,28 @@ KNOWN_COLUMNS = frozenset({"text", "id", "title", "date", "source", "url"})
 """Input columns read into :class:`~stance.records.Article` fields; any other goes to ``extra``."""
 
 # "Title | Vitaly Portnikov. 23.10.2025."  or  "Title. Kolumne von Vitaly Portnikov. 18.10.2025"
-_HEADER_RE = re.compile(
-    r"^(?P<title>\S.{1,300}?)\s*(?:\|\s*|[.:]\s+(?:Eine\s+)?(?:Kolumne|Kommentar|Analyse|Essay|Gastbeitrag|Meinung)\s+von\s+)"
-    rf"(?P<byline>[^|\n]{{2,80}}?)[.,]?\s+(?P<date>{DATE_PATTERN})\.?\s*$",
-    re.IGNORECASE,
-)
 # " date 2025-10-21 Ein Treffen ..." at the very start of a file.
 # A month alone (" date 2024-07") is stripped too; the article stays undated (never guessed).
-_DATE_PREFIX_RE = re.compile(rf"^\s*(?:date|datum)\s*:?\s+(?P<date>{DATE_PATTERN}|\d{{4}}-\d{{1,2}}(?![\d-]))\s*", re.IGNORECASE)
-_MONTH_ONLY_RE = re.compile(r"^\d{4}-\d{1,2}$")
 # "Stand: 21.10.2025, 14:30 Uhr" / "Veröffentlicht am 21. Oktober 2025" near the top of a web page.
-_STAND_RE = re.compile(rf"^\s*(?:Stand|Veröffentlicht(?: am)?|Aktualisiert(?: am)?|Datum)\s*:?\s*(?P<date>{DATE_PATTERN})", re.IGNORECASE)
+# The header, date-label and "published" words and the month names are the language pack's (stance.lang).
+
+
+@lru_cache(maxsize=8)
+def _reader_res(pack: LanguagePack) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The header line, leading date and "published" line expressions of ``pack``."""
+    dates = date_pattern(pack)
+    header = re.compile(
+        rf"^(?P<title>\S.{{1,300}}?)\s*(?:\|\s*|[.:]\s+{pack.byline_kinds}\s+{pack.byline_by}\s+)"
+        rf"(?P<byline>[^|\n]{{2,80}}?)[.,]?\s+(?P<date>{dates})\.?\s*$",
+        re.IGNORECASE,
+    )
+    prefix = re.compile(rf"^\s*(?:{pack.date_labels})\s*:?\s+(?P<date>{dates}|\d{{4}}-\d{{1,2}}(?![\d-]))\s*", re.IGNORECASE)
+    stand = re.compile(rf"^\s*(?:{pack.published_labels})\s*:?\s*(?P<date>{dates})", re.IGNORECASE)
+    return header, prefix, stand
+
+
+_HEADER_RE, _DATE_PREFIX_RE, _STAND_RE = _reader_res(_PACK)
+_MONTH_ONLY_RE = re.compile(r"^\d{4}-\d{1,2}$")
 _MAX_REASON_CHARS = 300
 
 
@@ -166,6 +180,7 @@ def iter_corpus(*paths: str | Path, config: IngestConfig | None = None) -> Itera
     (14, 5)
     """
     config = config or IngestConfig()
+    get_pack(config.language)  # an unknown language fails here, not once per file
     state = _StreamState(config)
     for item in _expand_inputs(paths, config):
         if item.path is None:
@@ -362,13 +377,14 @@ def _file_items(path: Path, display: str, config: IngestConfig, info: _FileInfo)
 def _whole_file_items(path: Path, display: str, config: IngestConfig, info: _FileInfo, suffix: str) -> Iterator[Article | Skipped]:
     decoded = decode_bytes(path.read_bytes(), source=display)
     info.encoding, info.warnings = decoded.encoding, decoded.warnings
+    pack = get_pack(config.language)
     items: list[Article | Skipped]
     if suffix == ".json":
-        items = [_row_item(row, display) if isinstance(row, _Row) else row for row in _json_document_rows(decoded.text, display)]
+        items = [_row_item(row, display, pack) if isinstance(row, _Row) else row for row in _json_document_rows(decoded.text, display)]
     elif suffix in (".html", ".htm"):
-        items = list(_read_html(decoded.text, display))
+        items = list(_read_html(decoded.text, display, pack))
     else:
-        items = list(articles_from_text(decoded.text, display))
+        items = list(articles_from_text(decoded.text, display, language=pack))
     del decoded
     flagged = iter(flag_implausible_dates([i for i in items if isinstance(i, Article)], config.implausible_date_days))
     file_warnings = info.warnings  # said once, on the file's first article (and on the file's status row)
@@ -390,12 +406,13 @@ def _stream_rows(path: Path, display: str, config: IngestConfig, info: _FileInfo
         lines = iter_text_lines(path, found)
         return _csv_rows(lines, display) if csv_file else _jsonl_rows(lines, display)
 
-    flags = _plausibility_flags(rows(), config.implausible_date_days)
+    pack = get_pack(config.language)
+    flags = _plausibility_flags(rows(), config.implausible_date_days, pack)
     for row in rows():
         if isinstance(row, Skipped):
             yield row
             continue
-        item = _row_item(row, display)
+        item = _row_item(row, display, pack)
         if isinstance(item, Article):
             item = _finish_row_article(item, row, found, flags.get(row.number))
         yield item
@@ -408,24 +425,24 @@ def _finish_row_article(article: Article, row: _Row, found: FileEncoding, flag: 
     return _with_warnings(replace(article, encoding=found.encoding), warnings)
 
 
-def _row_item(row: _Row, display: str) -> Article | Skipped:
+def _row_item(row: _Row, display: str, pack: LanguagePack = _PACK) -> Article | Skipped:
     """The article of one row, or the row skipped with the reason; never raises."""
     try:
-        return _row_to_article(row, display)
+        return _row_to_article(row, display, pack)
     except Exception as exc:  # noqa: BLE001 - one row never stops the file
         return Skipped(display, f"cannot read row: {_describe(exc)}", row.location)
 
 
-def _row_to_article(row: _Row, display: str) -> Article | Skipped:
+def _row_to_article(row: _Row, display: str, pack: LanguagePack = _PACK) -> Article | Skipped:
     values = row.values
     text = values.get("text")
     if not isinstance(text, str) or not text.strip():
         return Skipped(display, "row has no 'text' (or it is empty)", row.location)
-    body = strip_boilerplate(normalize_text(text))
+    body = strip_boilerplate(normalize_text(text), pack)
     if not body:
         return Skipped(display, "row text is only boilerplate", row.location)
     raw_date = _field(values.get("date"))
-    date = parse_date(raw_date)
+    date = parse_date(raw_date, pack)
     return Article(
         id=_field(values.get("id")) or f"{display}:{row.number}", source=_field(values.get("source")) or display,
         title=_field(values.get("title")) or _guess_title(body), date=date, text=body,
@@ -470,15 +487,16 @@ def extra_columns(values: dict[str, object]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs.items())[:MAX_EXTRA_COLUMNS])
 
 
-def articles_from_text(raw: str, display: str) -> list[Article]:
-    """Read the text of one plain-text input, as a ``.txt`` file named ``display`` is read.
+def articles_from_text(raw: str, display: str, *, language: str | LanguagePack | None = None) -> list[Article]:
+    """Read the text of one plain-text input, as a ``.txt`` file named ``display`` is read
+    (header, date and boilerplate words of the language pack ``language``, default German).
 
     Examples
     --------
     >>> [(a.id, a.date) for a in articles_from_text(" date 2025-10-21 Putin sprach.", "x")]
     [('x#1', datetime.date(2025, 10, 21))]
     """
-    segments = split_segments(normalize_text(raw))
+    segments = split_segments(normalize_text(raw), language)
     articles = []
     for k, seg in enumerate(segments, start=1):
         articles.append(
@@ -490,13 +508,15 @@ def articles_from_text(raw: str, display: str) -> list[Article]:
     return articles
 
 
-def split_segments(text: str) -> list[_Segment]:
-    """Split the text of one file into article segments at header lines.
+def split_segments(text: str, language: str | LanguagePack | None = None) -> list[_Segment]:
+    """Split the text of one file into article segments at header lines (words of the pack ``language``).
 
     A header line (``Title | Author. 23.10.2025.``) starts a new article and gives its
     title and date; a leading ``date 2025-10-21`` gives the date of the first article.
     Text before the first header is an article of its own if it holds prose.
     """
+    pack = get_pack(language)
+    header_re, prefix_re, _ = _reader_res(pack)
     lines = text.split("\n")
     segments: list[_Segment] = []
     title: str | None = None
@@ -505,29 +525,29 @@ def split_segments(text: str) -> list[_Segment]:
     start_line = 1
     body: list[str] = []
 
-    prefix = _DATE_PREFIX_RE.match(lines[0]) if lines else None
+    prefix = prefix_re.match(lines[0]) if lines else None
     if prefix:
         raw_date = prefix.group("date")
-        date = parse_date(raw_date)
+        date = parse_date(raw_date, pack)
         lines[0] = lines[0][prefix.end():]
 
     def close() -> None:
-        body_text = strip_boilerplate("\n".join(body))
+        body_text = strip_boilerplate("\n".join(body), pack)
         if not body_text and not title:
             return
         full = f"{title}\n\n{body_text}" if title and body_text else (title or body_text)
         seg_date, seg_raw = date, raw_date
         if seg_date is None and seg_raw is None:
-            seg_date, seg_raw = _date_from_top_lines(body)
+            seg_date, seg_raw = _date_from_top_lines(body, pack)
         segments.append(_Segment(title or _guess_title(body_text), seg_date, full.strip(), start_line, seg_raw))
 
     for number, line in enumerate(lines, start=1):
-        header = _HEADER_RE.match(line.strip()) if len(line) < 400 else None
+        header = header_re.match(line.strip()) if len(line) < 400 else None
         if header:
             close()
             title = header.group("title").strip().rstrip(".")
             raw_date = header.group("date")
-            date = parse_date(raw_date)
+            date = parse_date(raw_date, pack)
             start_line = number
             body = []
         else:
@@ -536,11 +556,12 @@ def split_segments(text: str) -> list[_Segment]:
     return segments
 
 
-def _date_from_top_lines(lines: list[str]) -> tuple[dt.date | None, str | None]:
+def _date_from_top_lines(lines: list[str], pack: LanguagePack = _PACK) -> tuple[dt.date | None, str | None]:
+    stand_re = _reader_res(pack)[2]
     for line in lines[:15]:
-        match = _STAND_RE.match(line)
+        match = stand_re.match(line)
         if match:
-            return parse_date(match.group("date")), match.group("date")
+            return parse_date(match.group("date"), pack), match.group("date")
     return None, None
 
 
@@ -556,15 +577,15 @@ def _guess_title(text: str) -> str | None:
     return first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + " …"
 
 
-def _read_html(raw: str, display: str) -> list[Article]:
+def _read_html(raw: str, display: str, pack: LanguagePack = _PACK) -> list[Article]:
     """The article of one HTML page (none when it has no text)."""
     date = _html_meta_date(raw)
     text, title = html_to_text(raw)
-    text = strip_boilerplate(normalize_text(text))
+    text = strip_boilerplate(normalize_text(text), pack)
     if not text:
         return []
     if date is None:
-        date, _ = _date_from_top_lines([line.strip() for line in text.split("\n") if line.strip()])
+        date, _ = _date_from_top_lines([line.strip() for line in text.split("\n") if line.strip()], pack)
     return [Article(id=f"{display}#1", source=display, title=title or _guess_title(text), date=date, text=text, path=display, location="line 1")]
 
 
@@ -766,7 +787,7 @@ def _csv_header(source: _LineSource, display: str) -> tuple[str, list[str]]:
     raise InputFormatError(f"{display}: CSV has no 'text' column (columns: {', '.join(columns) or 'none'})")
 
 
-def _plausibility_flags(rows: Iterable[_Row | Skipped], max_days: int) -> dict[int, tuple[int, int, int]]:
+def _plausibility_flags(rows: Iterable[_Row | Skipped], max_days: int, pack: LanguagePack = _PACK) -> dict[int, tuple[int, int, int]]:
     """First pass over a streamed file: keep only each row's date, return the implausible ones.
 
     Maps a row number to ``(gap, lo, hi)``; rows with text and a valid date take part, as
@@ -777,19 +798,19 @@ def _plausibility_flags(rows: Iterable[_Row | Skipped], max_days: int) -> dict[i
     for row in rows:
         if not isinstance(row, _Row):
             continue
-        ordinal = _row_ordinal(row)
+        ordinal = _row_ordinal(row, pack)
         if ordinal is not None:
             numbers.append(row.number)
             ordinals.append(ordinal)
     return {numbers[i]: flag for i, flag in _implausible(ordinals, max_days).items()}
 
 
-def _row_ordinal(row: _Row) -> int | None:
+def _row_ordinal(row: _Row, pack: LanguagePack = _PACK) -> int | None:
     text = row.values.get("text")
     if not isinstance(text, str) or not text.strip():
         return None
     try:
-        date = parse_date(_field(row.values.get("date")))
+        date = parse_date(_field(row.values.get("date")), pack)
     except Exception:  # noqa: BLE001 - the row is reported in the second pass
         return None
     return None if date is None else date.toordinal()

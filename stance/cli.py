@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .config import RANDOM_STATE
 from .errors import InputFormatError, StanceError
 from .io import escape_control
 
@@ -81,13 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("report", help="analyse a corpus and write tables, plots and report.md",
+    p = sub.add_parser("report", help="analyse a corpus and write tables, plots, report.md and report.html",
                        description="Analyse a corpus (default: the bundled sample) and write mentions.csv, articles.csv, "
-                                   "by_article.csv, by_date.csv, by_actor.csv, by_source.csv, four plots (PNG+SVG) and report.md.")
+                                   "by_article.csv, by_date.csv, by_actor.csv, by_source.csv, four plots (PNG+SVG), report.md and "
+                                   "report.html (the same as one self-contained web page).")
     p.add_argument("corpus", nargs="*", type=Path, help="files or folders (default: bundled sample corpus)")
     p.add_argument("--out", type=Path, default=DEFAULT_REPORT, help=f"output folder, replaced as a whole (default: {DEFAULT_REPORT}/)")
     p.add_argument("--min-mentions", type=int, default=3, help="leave actors with fewer units out of the plots (default 3)")
     p.add_argument("--freq", choices=("day", "week", "month"), default="day", help="period of by_date.csv and the timeline")
+    p.add_argument("--validation", type=Path, metavar="JSON", help="validation.json of `stance validate` (the model checked "
+                   "against your own labels): its figures are stated in the report next to the model's own")
     _add_reading_args(p)
     _add_model_args(p)
     _add_common(p)
@@ -131,6 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML config ([model], [data] and [corpora] tables), e.g. training/config.toml")
     p.add_argument("--no-eval", action="store_true", help="skip the development-split metrics")
     p.add_argument("--cv", action="store_true", help="also cross-validate on the sample gold (secondary figure; slower)")
+    p.add_argument("--add", type=Path, metavar="SHEET", help="a coding sheet (.csv or .jsonl, written by `stance sample`) whose coded "
+                   "units join the training data; prints and saves how the model does on them before and after "
+                   "(cross-validated, grouped by article)")
+    p.add_argument("--add-source", default="user", metavar="NAME", help="source name of the added units (default: user)")
+    p.add_argument("--add-weight", type=float, metavar="W", help="sample weight of the added units "
+                   "(default: user_weight in [data], 3.0 like the news units)")
+    p.add_argument("--add-cv-folds", type=int, metavar="K", help="folds of the before/after cross-validation on the added "
+                   "units (at least 2; default: cv_folds in [data], 5; fewer when there are fewer articles; 0 = none, faster)")
+    p.add_argument("--actors", type=Path, help="actor registry TOML/JSON (extends the default unless replace = true) that the "
+                   "labelled units' actors come from; give the same file to `stance report` with this model")
     _add_corpora_args(p)
     _add_common(p)
 
@@ -143,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", choices=("stance", "sentiment"), default="stance", help="which model to evaluate (default stance)")
     p.add_argument("--out", type=Path, default=Path("reports/evaluation"), help="folder for metrics.json and confusion.png")
     p.add_argument("--config", type=Path, help="TOML config whose [corpora] table gives the external corpora")
+    p.add_argument("--actors", type=Path, help="actor registry TOML/JSON that the labelled units' actors come from "
+                   "(extends the default unless replace = true)")
     _add_corpora_args(p)
     _add_common(p)
 
@@ -153,7 +169,49 @@ def build_parser() -> argparse.ArgumentParser:
                    help="labelled JSONL files or folders (default: training/data)")
     p.add_argument("--config", type=Path, default=None, help="TOML config ([model], [data] and [corpora] tables)")
     p.add_argument("--out", type=Path, default=Path("reports/model"), help="output folder (default: reports/model)")
+    p.add_argument("--actors", type=Path, help="actor registry TOML/JSON that the labelled units' actors come from "
+                   "(extends the default unless replace = true)")
     _add_corpora_args(p)
+    _add_common(p)
+
+    p = sub.add_parser("sample", help="draw units for hand coding into a coding sheet (for `stance validate`)",
+                       description="Draw (sentence, actor) units of a corpus analysis, or of a saved mentions table, into a "
+                                   "coding sheet for hand coding: the target is marked as [[...]], one sentence of context on "
+                                   "each side, empty stance/sentiment/note cells. The model's labels go into a key file beside "
+                                   "the sheet (<stem>.key.jsonl), not into the sheet; the key also names the model "
+                                   "(model_path, model_sha256), the sheet and the draw settings.")
+    p.add_argument("corpus", nargs="*", type=Path, help="files or folders (default: bundled sample corpus); with --mentions "
+                   "they are only read for the context sentences")
+    p.add_argument("--out", type=Path, required=True, help="the coding sheet: .csv (UTF-8 with BOM, for Excel/LibreOffice) or "
+                   ".jsonl; the key file <stem>.key.jsonl is written beside it")
+    p.add_argument("--n", type=int, default=300, help="units to draw (default 300; all units if there are fewer)")
+    p.add_argument("--by", choices=("actor", "source", "date"), help="stratify by actor, source or month of the date: "
+                   "at least one unit per stratum when --n allows, the rest in proportion to the strata's sizes")
+    p.add_argument("--seed", type=int, default=RANDOM_STATE, help=f"seed of the draw; the same input and seed give the same "
+                   f"sheet (default {RANDOM_STATE})")
+    p.add_argument("--uncertain", type=float, default=0.0, metavar="Q", help="share of --n taken from the units with the "
+                   "lowest maximum stance probability (default 0: none)")
+    p.add_argument("--mentions", type=Path, help="draw from a saved mentions table (mentions.csv of `stance report`, or .jsonl/"
+                   ".parquet) instead of analysing the corpus; context cells stay empty unless a corpus is given too")
+    p.add_argument("--force", action="store_true", help="replace --out even if it already holds coded rows, or its key "
+                   "file <stem>.key.jsonl belongs to another sheet (coding.csv and coding.jsonl share coding.key.jsonl)")
+    _add_reading_args(p)
+    _add_model_args(p)
+    _add_common(p)
+
+    p = sub.add_parser("validate", help="compare a hand-coded sheet with the model (and a second coder)",
+                       description="Macro-F1, accuracy, per-class precision/recall/F1, confusion matrix, Krippendorff's "
+                                   "alpha and Cohen's kappa of the model against the coder, for stance and sentiment; mean "
+                                   "stance per actor and per source with article-bootstrap intervals; with --coder2 the "
+                                   "inter-coder agreement. Writes validation.json, validation.md and confusion plots.")
+    p.add_argument("sheet", type=Path, help="the coded sheet (.csv or .jsonl) written by `stance sample`")
+    p.add_argument("--key", type=Path, help="the key file with the model's labels (default: <sheet stem>.key.jsonl beside "
+                   "the sheet)")
+    p.add_argument("--coder2", type=Path, help="a second coder's copy of the sheet, matched by unit_id")
+    p.add_argument("--out", type=Path, help="output folder, replaced as a whole (default: <sheet stem>_validation beside "
+                   "the sheet)")
+    p.add_argument("--seed", type=int, default=RANDOM_STATE, help=f"seed of the article bootstrap (default {RANDOM_STATE})")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the per-group intervals (default 1000)")
     _add_common(p)
     return parser
 
@@ -262,6 +320,7 @@ def _analyze(args: argparse.Namespace, exclude: Sequence[Path] = ()) -> Any:
 
     _check_inputs(args.corpus)
     analyzer = load(args.model, actors=args.actors)
+    _warn_registry_mismatch(analyzer.metadata, args.actors)
     bar = None
     if not args.quiet and sys.stderr.isatty():
         from tqdm import tqdm
@@ -275,6 +334,16 @@ def _analyze(args: argparse.Namespace, exclude: Sequence[Path] = ()) -> Any:
         if bar is not None:  # ``if bar`` raises TypeError: a bar without a total has no truth value
             bar.close()
     return result, analyzer
+
+
+def _warn_registry_mismatch(metadata: dict[str, Any], actors: Path | None) -> None:
+    """Warn when a model trained with a registry of the user's own is used without ``--actors``."""
+    from .actors import DEFAULT_REGISTRY_SOURCE
+
+    trained_with = str(metadata.get("trained_on", {}).get("actors") or "")
+    if actors is None and trained_with and trained_with != DEFAULT_REGISTRY_SOURCE:
+        log.warning("this model was trained with the actor registry %s; without --actors only the default actors are "
+                    "found (pass --actors with that file to find the others)", trained_with)
 
 
 def _summary(result: Any, seconds: float, out: Path) -> str:
@@ -363,6 +432,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise InputFormatError(f"--min-mentions must be >= 1, got {args.min_mentions}")
     out: Path = args.out
     _check_not_inside(args.corpus, out)
+    validation = _read_validation(args.validation) if args.validation is not None else None
     started = time.perf_counter()
     with output_lock(out) as lock, StagedFolder(out, REPORT_FILES, kind="report") as staged:
         try:
@@ -371,12 +441,27 @@ def cmd_report(args: argparse.Namespace) -> int:
             if failed is not None:
                 return failed
             info = {"path": args.model or "packaged default", "version": analyzer.metadata.get("versions", {}).get("stance"),
-                    "rows": analyzer.metadata.get("trained_on", {}).get("stance_rows")}
+                    "rows": analyzer.metadata.get("trained_on", {}).get("stance_rows"), "metrics": analyzer.metadata.get("metrics"),
+                    "model_sha256": analyzer.metadata.get("model_sha256")}
             config = ReportConfig(min_mentions=args.min_mentions, freq=args.freq)
-            failed = _write_step(out, lambda: write_report(result, staged, config=config, freq=args.freq, model_info=info))
+            failed = _write_step(out, lambda: write_report(result, staged, config=config, freq=args.freq, model_info=info,
+                                                           validation=validation))
         except KeyboardInterrupt:
             return _interrupted(out, staged.committed)
     return failed if failed is not None else _finish(result, started, out, args.quiet)
+
+
+def _read_validation(path: Path) -> dict[str, Any]:
+    """The parsed ``validation.json`` of ``stance validate``; a missing or malformed file is an InputFormatError."""
+    if not path.is_file():
+        raise InputFormatError(f"--validation {path}: no such file (write one with `stance validate`)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputFormatError(f"--validation {path}: not a JSON file: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputFormatError(f"--validation {path}: expected a JSON object as `stance validate` writes, got {type(data).__name__}")
+    return data
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -431,6 +516,22 @@ def _read_mentions(path: Path) -> Any:
     return frame
 
 
+def _implausible_next_to(mentions: Path) -> frozenset[str]:
+    """Ids of articles with an implausible date, from the articles.csv next to a mentions table (if there is one)."""
+    import pandas as pd
+
+    from .report import implausible_articles
+
+    articles = mentions.parent / "articles.csv"
+    if not articles.is_file():
+        return frozenset()
+    try:
+        return implausible_articles(pd.read_csv(articles, dtype=str, usecols=["article_id", "warnings"]))
+    except Exception:  # noqa: BLE001 - no readable articles.csv: every date is drawn as written
+        log.debug("cannot read %s; implausible dates are drawn as written", articles, exc_info=True)
+        return frozenset()
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     """``stance plot``: redraw the plots into ``--out`` (default: ``plots`` next to the table), replaced as a whole."""
     from .config import ReportConfig
@@ -441,11 +542,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
     out: Path = args.out if args.out is not None else path.parent / "plots"
     _check_not_inside([path], out)
     frame = _read_mentions(path)
+    implausible = _implausible_next_to(path)
     with output_lock(out), StagedFolder(out, PLOT_FILES, kind="plots") as staged:
         written: list[Path] = []
 
         def draw() -> None:
-            written.extend(draw_plots(frame, staged.path, ReportConfig(min_mentions=args.min_mentions), args.freq))
+            written.extend(draw_plots(frame, staged.path, ReportConfig(min_mentions=args.min_mentions), args.freq,
+                                      implausible=implausible))
             staged.commit()
 
         try:
@@ -491,17 +594,34 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``stance train``."""
+    from .actors import load_actors
     from .config import load_data_policy, load_model_config
-    from .training import train
+    from .training import format_user_cv, train
 
+    if args.add is None and (args.add_weight is not None or args.add_cv_folds is not None):
+        raise InputFormatError("--add-weight and --add-cv-folds need --add SHEET")
+    if args.add_weight is not None and not args.add_weight >= 0:
+        raise InputFormatError(f"--add-weight must be a non-negative number, got {args.add_weight}")
+    if args.add_cv_folds is not None and (args.add_cv_folds < 0 or args.add_cv_folds == 1):
+        raise InputFormatError(f"--add-cv-folds must be 0 (no before/after figures) or at least 2 folds, got {args.add_cv_folds}")
     meta = train(args.data, args.out, config=load_model_config(args.config), policy=load_data_policy(args.config),
-                 evaluate=not args.no_eval, cv=args.cv, corpora=_corpora(args))
+                 registry=load_actors(args.actors), evaluate=not args.no_eval, cv=args.cv, corpora=_corpora(args),
+                 add=args.add, add_source=args.add_source, add_weight=args.add_weight, add_cv_folds=args.add_cv_folds)
     if not args.quiet:
         print(f"stance: trained on {meta['trained_on']['stance_rows']} stance / {meta['trained_on']['sentiment_rows']} "
               f"sentiment units in {meta['train_seconds']} s -> {args.out}")
+        added = meta["trained_on"].get("added")
+        if added:
+            print(safe_text(f"  added {added['units']} coded units from {added['file']} ({added['uncoded_rows']} row(s) without a stance skipped)"))
+            if added.get("replaced_data_units"):
+                print(f"  warning: {added['replaced_data_units']} added unit(s) repeat a --data unit (same sentence and actor); "
+                      "the model learns your label and leaves the --data copy out")
         for name, result in meta["metrics"].items():
-            if "macro_f1" in result:
+            if "macro_f1" in result and "_user_cv_" not in name:
                 print(f"  {name:<22} macro-F1 {result['macro_f1']:.3f}  accuracy {result['accuracy']:.3f}  (n={result['n']})")
+        user_cv = format_user_cv(meta["metrics"])
+        if user_cv:
+            print(safe_text(user_cv))
     return EXIT_OK
 
 
@@ -509,7 +629,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """``stance evaluate``."""
     from .evaluation import evaluate_model_on
 
-    report = evaluate_model_on(args.model, args.data, split=args.split, task=args.task, out=args.out, corpora=_corpora(args))
+    report = evaluate_model_on(args.model, args.data, split=args.split, task=args.task, out=args.out, corpora=_corpora(args),
+                               actors=args.actors)
     if not args.quiet:
         print(report)
     return EXIT_OK
@@ -521,11 +642,133 @@ def cmd_model_report(args: argparse.Namespace) -> int:
     from .evaluation import write_model_report
 
     path = write_model_report(args.data, args.out, config=load_model_config(args.config), policy=load_data_policy(args.config),
-                              corpora=_corpora(args))
+                              corpora=_corpora(args), actors=args.actors)
     if not args.quiet:
         print(f"stance: model report -> {path}")
     return EXIT_OK
 
+
+
+def _check_sheet_replaceable(out: Path, force: bool) -> None:
+    """Refuse, unless ``--force``, to overwrite a sheet that holds coded rows (or is not a coding sheet), and to
+    overwrite a key file that another sheet wrote (``coding.csv`` and ``coding.jsonl`` share ``coding.key.jsonl``).
+
+    A key is taken as the sheet's own when the sheet exists and the key's records name it (``sheet``) or, in a key
+    from before ``sheet`` was recorded, name no sheet; a key without its sheet belongs to another (or a deleted) sheet.
+    """
+    from .coding import key_path, read_coding_sheet, read_key
+    from .errors import CodingSheetError
+
+    if force:
+        return
+    key = key_path(out)
+    if key.exists():
+        try:
+            names = {record.get("sheet") for record in read_key(key).values()}
+        except CodingSheetError:
+            names = {"?"}
+        if not out.exists() or names - {None, out.name}:
+            others = sorted(str(n) for n in names if n and n != out.name)
+            owner = f"belongs to {', '.join(others)}" if others else "has no sheet beside it (was the sheet deleted?)"
+            raise CodingSheetError(f"--out {out}: the key file {key} already exists and {owner}; a new sample would "
+                                   "replace the model's labels in it. Choose another --out or pass --force")
+    if not out.exists():
+        return
+    try:
+        coded = sum(unit.coded for unit in read_coding_sheet(out))
+    except CodingSheetError as exc:
+        raise CodingSheetError(f"--out {out} exists and is not a readable coding sheet ({exc}); choose another --out "
+                               "or pass --force to replace it") from exc
+    if coded:
+        raise CodingSheetError(f"--out {out} already holds {coded} coded row(s), which a new sample would replace; "
+                               "choose another --out or pass --force")
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """``stance sample``: analyse (or read a mentions table), draw units, write the sheet and its key."""
+    from collections import Counter
+
+    from .coding import corpus_sentences, draw_sample, key_path, locate_targets, restore_text_cells, write_coding_sheet
+    from .io import clean_stale_temp_files, output_lock
+
+    out: Path = args.out
+    if out.suffix.lower() not in (".csv", ".jsonl"):
+        raise InputFormatError(f"--out {out}: expected a .csv or .jsonl file")
+    if out.is_dir():
+        raise InputFormatError(f"--out {out}: is a folder; expected a .csv or .jsonl file")
+    if args.n < 1:
+        raise InputFormatError(f"--n must be >= 1, got {args.n}")
+    if not 0.0 <= args.uncertain <= 1.0:
+        raise InputFormatError(f"--uncertain must be a share between 0 and 1, got {args.uncertain}")
+    key = key_path(out)
+    _check_sheet_replaceable(out, args.force)
+    started = time.perf_counter()
+    with output_lock(out) as lock:
+        for path in (out, key):
+            clean_stale_temp_files(path)
+        exclude = (out, key, lock)
+        registry = None
+        if args.mentions is not None:
+            frame = _read_mentions(args.mentions)
+            if args.mentions.suffix.lower() not in (".jsonl", ".parquet"):
+                frame = restore_text_cells(frame)
+        else:
+            result, analyzer = _analyze(args, exclude=exclude)
+            failed = _nothing_read(result, args, out, started)
+            if failed is not None:
+                return failed
+            frame, registry = result.mentions, analyzer.registry
+        sample = draw_sample(frame, args.n, by=args.by, seed=args.seed, uncertain=args.uncertain)
+        model = None
+        if args.mentions is None:
+            version = analyzer.metadata.get("versions", {}).get("stance")
+            model = {"path": str(analyzer.model_path) if args.model is not None else f"packaged default (stance {version})",
+                     "sha256": analyzer.metadata.get("model_sha256")}
+        else:
+            log.warning("drawn from the saved mentions table %s: the key cannot name the model that scored it, so a "
+                        "report cannot match the validation to its model", args.mentions)
+        sentences = None
+        if args.mentions is None or args.corpus:
+            if args.corpus:
+                _check_inputs(args.corpus)
+            sentences = corpus_sentences(*args.corpus, article_ids=set(sample["article_id"].astype(str)),
+                                         ingest=_ingest_config(args, exclude), registry=registry)
+        else:
+            log.warning("drawn from %s without the corpus: the context_before/context_after cells are empty "
+                        "(give the corpus files too to fill them)", args.mentions)
+        sample = locate_targets(sample, sentences)
+        failed = _write_step(out, lambda: write_coding_sheet(sample, out, model=model))
+    if failed is not None:
+        return failed
+    if not args.quiet:
+        draws = Counter(sample["draw"])
+        how = ", ".join(f"{count} {name}" for name, count in sorted(draws.items()))
+        print(f"stance: {len(sample)} of {len(frame)} units drawn ({how}; seed {args.seed}) in "
+              f"{time.perf_counter() - started:.1f} s -> {escape_control(out)} (key: {escape_control(key)})")
+        if args.by:
+            strata = Counter(sample.loc[sample["draw"] == "stratified", "stratum"])
+            print("  per " + args.by + ": " + escape_control(", ".join(f"{name or '(none)'} {count}"
+                                                                      for name, count in sorted(strata.items()))))
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``stance validate``: compare the coded sheet with the key (and a second coder), write the folder."""
+    from .validation import render_summary, validate, write_validation
+
+    sheet: Path = args.sheet
+    out: Path = args.out if args.out is not None else sheet.parent / f"{sheet.stem}_validation"
+    if args.bootstrap < 1:
+        raise InputFormatError(f"--bootstrap must be >= 1, got {args.bootstrap}")
+    _check_not_inside([p for p in (sheet, args.key, args.coder2) if p is not None], out)
+    result = validate(sheet, key=args.key, coder2=args.coder2, seed=args.seed, samples=args.bootstrap)
+    failed = _write_step(out, lambda: write_validation(result, out))
+    if failed is not None:
+        return failed
+    if not args.quiet:
+        print(safe_text(render_summary(result)).rstrip())
+        print(f"\nstance: validation of {result['n_units']} coded units -> {escape_control(out)}")
+    return EXIT_OK
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -23,7 +23,8 @@ RANDOM_STATE = 42
 
 @dataclass(frozen=True, slots=True)
 class NlpConfig:
-    """How the spaCy pipeline is built (hashable: it keys the pipeline cache)."""
+    """How the spaCy pipeline is built (hashable: it keys the pipeline cache); ``lang`` is the
+    code of the :class:`~stance.lang.LanguagePack` (German ``"de"`` by default)."""
 
     lang: str = "de"
     max_length: int = 5_000_000
@@ -59,6 +60,7 @@ class IngestConfig:
     shingle_words: int = 5
     duplicates: str = "drop"
     exclude: tuple[str, ...] = ()
+    language: str | None = None  # the language pack of month names, header and boilerplate words; None: the model's (German)
 
     def __post_init__(self) -> None:
         accepted = ("drop", "keep", "per-source")
@@ -71,7 +73,9 @@ class ModelConfig:
     """Hyperparameters of the stance and sentiment pipelines (``[model]`` in the training config).
 
     ``make_stance_pipeline`` turns them into step parameters (``clf__C``,
-    ``features__char__ngram_range``, ...), which is where grid searches change them.
+    ``features__char__ngram_range``, ...), which is where grid searches change them. The
+    defaults are the configuration of the shipped default model (``training/config.toml``),
+    so ``stance train`` without ``--config`` trains like it.
     """
 
     random_state: int = RANDOM_STATE
@@ -87,14 +91,15 @@ class ModelConfig:
     window_tokens: int = 6
     use_lexicon: bool = True
     use_cues: bool = True
-    use_structure: bool = False
-    use_frames: bool = False
-    lexicon_drop_neutral: bool = False
+    use_structure: bool = True
+    use_frames: bool = True
+    lexicon_drop_neutral: bool = True
     mask_target: bool = True
     mask_others: bool = True
 
 
-DEFAULT_WEIGHTS: tuple[tuple[str, float], ...] = (("sample", 1.0), ("news", 1.0), ("constructed", 1.0), ("gerntsa", 1.0))
+# The source weights of the shipped default model (chosen on the news development split, reports/model).
+DEFAULT_WEIGHTS: tuple[tuple[str, float], ...] = (("constructed", 1.0), ("gerntsa", 0.5), ("news", 3.0), ("sample", 3.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +107,16 @@ class DataPolicy:
     """What the models learn from and how they are checked (``[data]`` in the training config).
 
     ``weights`` gives a sample weight per source; a source not listed gets ``default_weight``.
+    ``user_weight`` is the weight of the user's own units (``stance train --add``, or labelled
+    files with a source name of their own) unless ``weights`` lists their source: 3.0, the
+    weight chosen for the news units and the sample gold (news weights 1-4 were compared on
+    the news development split in ``reports/model``), since coded units are real news of the
+    user's own domain like those.
     """
 
     weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
     default_weight: float = 1.0
+    user_weight: float = 3.0
     sources_stance: tuple[str, ...] = ("sample", "constructed", "gerntsa", "news")
     sources_sentiment: tuple[str, ...] = ("sample", "constructed", "news")
     refit_with_dev: bool = True
@@ -126,10 +137,33 @@ class DataPolicy:
         """The same policy with one source's weight changed."""
         return replace(self, weights=tuple(sorted({**dict(self.weights), source: value}.items())))
 
+    def with_user_sources(self, sources: tuple[str, ...] | list[str], weight: float | None = None) -> DataPolicy:
+        """The same policy learning both tasks from the user's ``sources`` too, each weighted
+        ``weight`` (default: its entry in ``weights``, else ``user_weight``).
+
+        Examples
+        --------
+        >>> p = DataPolicy().with_user_sources(["mine"])
+        >>> "mine" in p.sources_stance and "mine" in p.sources_sentiment, p.weight("mine")
+        (True, 3.0)
+        """
+        policy = self
+        for source in sources:
+            value = weight if weight is not None else dict(self.weights).get(source, self.user_weight)
+            policy = replace(policy.with_weight(source, value),
+                             sources_stance=tuple(dict.fromkeys((*policy.sources_stance, source))),
+                             sources_sentiment=tuple(dict.fromkeys((*policy.sources_sentiment, source))))
+        return policy
+
 
 @dataclass(frozen=True, slots=True)
 class ReportConfig:
-    """Aggregation and plotting defaults."""
+    """Aggregation and plotting defaults.
+
+    A group (actor, actor x period, actor x source) with fewer than ``min_group_units``
+    units or fewer than ``min_group_articles`` articles is flagged ``small_group`` in the
+    tables and drawn faded in the plots; its interval rests on too few articles to trust.
+    """
 
     min_mentions: int = 3
     top_actors: int = 5
@@ -140,6 +174,8 @@ class ReportConfig:
     random_state: int = RANDOM_STATE
     dpi: int = 150
     evidence_per_actor: int = 2
+    min_group_units: int = 10
+    min_group_articles: int = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,11 @@ the data is loaded::
      "sentence_start": 152, "sentence_end": 290, "sentence_sha256": "...", "split": "train",
      "actor": "trump", "mention": "Trumps", "start": 55, "end": 61, ...}
 
+Any other ``source`` name (``"mine"``, ``"user"``) is the user's own data: such a record
+holds its ``sentence`` (no external corpus), an ``actor`` from the actor registry and the
+target's offsets. Ids must be unique; they need not be sorted. A coding sheet
+(:mod:`stance.coding`) becomes such units with :func:`units_from_coding`.
+
 Every problem in every file is collected and reported at once, each with file and line.
 """
 
@@ -22,16 +27,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .actors import ActorRegistry, load_actors
-from .errors import DataValidationError
+from .errors import DataValidationError, bad_value
 from .records import LABELS
 
-SOURCES: tuple[str, ...] = ("sample", "constructed", "gerntsa", "news")
+SOURCES: tuple[str, ...] = ("sample", "constructed", "gerntsa", "news")  # the shipped sources; any other name is user data
+USER_SOURCE = "user"  # the source name of coded units added with ``stance train --add``
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _REQUIRED = ("id", "doc_id", "source", "mention", "start", "end", "stance")
 _OPTIONAL = ("sentence", "actor", "sentiment", "note", "actor_error", "added", "split", "date", "kind", "target", "annotator",
              *("corpus", "ref", "sentence_start", "sentence_end", "sentence_sha256", "url", "outlet"))
@@ -150,7 +158,7 @@ class CorpusTexts:
 
 
 def load_units(paths: str | Path | Sequence[str | Path], *, actors: ActorRegistry | None = None,
-               check_sorted: bool = True, corpora: Mapping[str, str | Path | None] | None = None) -> list[LabelledUnit]:
+               check_sorted: bool = False, corpora: Mapping[str, str | Path | None] | None = None) -> list[LabelledUnit]:
     """Load and validate labelled units from files or folders (``*.jsonl``).
 
     Records that refer to an external corpus (``corpus``, ``ref``, ``sentence_start``,
@@ -159,6 +167,11 @@ def load_units(paths: str | Path | Sequence[str | Path], *, actors: ActorRegistr
 
     Parameters
     ----------
+    actors : ActorRegistry, optional
+        The registry that every ``actor`` must be in (default: the packaged one).
+    check_sorted : bool
+        Also require each file's ids in sorted order (the shipped files keep it; ids only need
+        to be unique).
     corpora : mapping, optional
         Paths of the external corpora by name (``news_pool``, ``gerntsa``); default: their
         places beside the project (``../shared/...``).
@@ -248,6 +261,10 @@ def _load_file(path: Path, registry: ActorRegistry, problems: list[str], check_s
 def _rehydrate(row: dict[str, Any], where: str, path: Path, texts: CorpusTexts, problems: list[str]) -> dict[str, Any] | None:
     """The row with its ``sentence`` read from the external corpus; None if that fails."""
     name = row["corpus"]
+    if row.get("source") not in SOURCES:
+        problems.append(f"{where}: records of source {row.get('source')!r} carry their sentence; only the shipped sources "
+                        f"({', '.join(SOURCES)}) refer to an external corpus")
+        return None
     if name not in EXTERNAL_CORPORA:
         problems.append(f"{where}: corpus {name!r} is not one of {', '.join(EXTERNAL_CORPORA)}")
         return None
@@ -292,8 +309,10 @@ def _parse_row(row: dict[str, Any], where: str, registry: ActorRegistry, problem
         problems.append(f"{where}: id must be a non-empty string")
     if not isinstance(row["doc_id"], str) or not row["doc_id"].strip():
         problems.append(f"{where}: doc_id must be a non-empty string")
-    if source not in SOURCES:
-        problems.append(f"{where}: source {source!r} is not one of {', '.join(SOURCES)}")
+    if not isinstance(source, str) or not _SOURCE_NAME.fullmatch(source):
+        problems.append(f"{where}: source {source!r} is not a name (letters, digits, '_', '.', '-'; e.g. "
+                        f"{', '.join(SOURCES)}, or a name of your own such as \"mine\")")
+        return None
     if source == "news" and row.get("corpus") != "news_pool":
         problems.append(f"{where}: news records refer to the news pool (corpus \"news_pool\", ref, offsets, hash); no text")
     if source == "news" and not (isinstance(row.get("outlet"), str) and row["outlet"].strip()):
@@ -308,7 +327,8 @@ def _parse_row(row: dict[str, Any], where: str, registry: ActorRegistry, problem
     if actor is None and source != "gerntsa":
         problems.append(f"{where}: missing actor (only gerntsa records may have no actor)")
     elif actor is not None and actor not in registry:
-        problems.append(f"{where}: unknown actor id {actor!r} (not in the actor registry)")
+        problems.append(f"{where}: unknown actor id {actor!r} (not in the actor registry {registry.source}; "
+                        "give the registry that defines it with --actors)")
     stance, sentiment = row["stance"], row.get("sentiment")
     if actor_error:
         if stance is not None or sentiment is not None:
@@ -362,6 +382,81 @@ def _cross_checks(units: Iterable[LabelledUnit]) -> list[str]:
                     f"{unit.location}: conflicting sentiment {unit.sentiment!r} for the same sentence as {sfirst.location} ({sfirst.sentiment!r})"
                 )
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class CodedUnits:
+    """The labelled units of a coding sheet, and how many of its rows were not coded yet."""
+
+    units: tuple[LabelledUnit, ...]
+    uncoded: int
+    path: str
+
+
+def units_from_coding(coded: Iterable[Any], *, path: str | Path = "<sheet>", source: str = USER_SOURCE,
+                      actors: ActorRegistry | None = None) -> CodedUnits:
+    """Turn coded rows of a coding sheet (:class:`stance.coding.CodedUnit`) into labelled units.
+
+    A row without a stance (not coded yet, or a detection error explained in ``note``) is
+    skipped and counted in ``uncoded``; a unit needs its stance to be learnt. The unit's ``doc_id``
+    is ``"<source>/<article_id>"`` (cross-validation groups by it), its id
+    ``"<source>/<unit_id>"``, its ``outlet`` the sheet's ``source`` column (the outlet of the
+    article) and its target span the marked ``[[...]]`` text.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the sheet and line of every row whose actor is not in ``actors`` (default: the
+        packaged registry), whose target span or labels are invalid, or whose unit id repeats.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as Row
+    >>> row = Row(unit_id="u1", article_id="a1", source="taz.de", actor="putin", sentence="Putin lügt.",
+    ...           start=0, end=5, stance="negative", sentiment=None, note="", line=2)
+    >>> coded = units_from_coding([row, Row(**{**vars(row), "unit_id": "u2", "stance": None, "line": 3})])
+    >>> [(u.id, u.doc_id, u.mention, u.stance) for u in coded.units], coded.uncoded
+    ([('user/u1', 'user/a1', 'Putin', 'negative')], 1)
+    """
+    registry = actors or load_actors()
+    if not _SOURCE_NAME.fullmatch(source) or source in SOURCES:
+        raise DataValidationError([bad_value("source name of the added units", source,
+                                             f"a name of your own (letters, digits, '_', '.', '-'), not one of {', '.join(SOURCES)}")])
+    problems: list[str] = []
+    units: list[LabelledUnit] = []
+    uncoded = 0
+    for row in coded:
+        where = f"{path}, line {row.line} (unit {row.unit_id})"
+        if row.stance is None:
+            uncoded += 1
+            continue
+        before = len(problems)
+        if row.actor not in registry:
+            problems.append(f"{where}: unknown actor id {row.actor!r} (not in the actor registry {registry.source}; "
+                            "give the registry that defines it with --actors)")
+        if not (isinstance(row.start, int) and isinstance(row.end, int) and 0 <= row.start < row.end <= len(row.sentence)):
+            problems.append(f"{where}: the marked target {row.start!r}..{row.end!r} is not a span of the sentence")
+        for task, label in (("stance", row.stance), ("sentiment", row.sentiment)):
+            if label is not None and label not in LABELS:
+                problems.append(f"{where}: {task} {label!r} is not one of {', '.join(LABELS)}")
+        if len(problems) > before:
+            continue
+        units.append(LabelledUnit(
+            id=f"{source}/{row.unit_id}", doc_id=f"{source}/{row.article_id}", source=source, sentence=row.sentence,
+            actor=row.actor, mention=row.sentence[row.start:row.end], start=row.start, end=row.end, stance=row.stance,
+            sentiment=row.sentiment, note=row.note or None, location=where, outlet=getattr(row, "source", None) or None,
+        ))
+    problems.extend(_cross_checks(units))
+    if problems:
+        raise DataValidationError(problems)
+    return CodedUnits(tuple(units), uncoded, str(path))
+
+
+def read_coded_units(path: str | Path, *, source: str = USER_SOURCE, actors: ActorRegistry | None = None) -> CodedUnits:
+    """Read a coding sheet (``.csv`` or ``.jsonl``, :func:`stance.coding.read_coding_sheet`) into labelled units."""
+    from .coding import read_coding_sheet
+
+    return units_from_coding(read_coding_sheet(path), path=path, source=source, actors=actors)
 
 
 def read_external_corpus(path: str | Path) -> dict[str, dict[str, Any]]:

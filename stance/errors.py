@@ -6,11 +6,13 @@ Hierarchy::
     ├── InputFormatError(StanceError, ValueError)       bad input file/row; names file and line
     ├── ActorRegistryError(InputFormatError)            bad actor registry file (syntax, types, nesting)
     ├── DataValidationError(InputFormatError)           bad labelled training data (all rows)
+    ├── CodingSheetError(InputFormatError)              bad hand-coding sheet or key (names file and line)
     ├── ModelNotFoundError(StanceError, FileNotFoundError)
     ├── ModelIntegrityError(StanceError, RuntimeError)  truncated, tampered or malformed model file
     ├── ModelWriteError(StanceError, OSError)           a model cannot be saved where asked
     ├── OutputFolderError(StanceError, OSError)         --out not writable, locked, or holding others' files
     ├── IncompatibleModelError(StanceError, RuntimeError)
+    ├── UnknownLanguageError(StanceError, ValueError)   no language pack for a code (stance.lang)
     └── PipelineBuildError(StanceError, RuntimeError)   spaCy pipeline cannot be built
 
 Warnings about the input (such as an implausible article date) are not raised: they are
@@ -37,6 +39,10 @@ class OutputFolderError(StanceError, OSError):
     """The output folder cannot be used: not writable, locked by another run, or not ours to replace."""
 
 
+class UnknownLanguageError(StanceError, ValueError):
+    """No :class:`~stance.lang.LanguagePack` is registered for a language code."""
+
+
 class InputFormatError(StanceError, ValueError):
     """An input file or row is malformed; the message names the file and line."""
 
@@ -53,6 +59,11 @@ class DataValidationError(InputFormatError):
         shown = "\n  ".join(self.problems[:50])
         more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
         super().__init__(f"{len(self.problems)} problem(s) in the labelled data:\n  {shown}{more}")
+
+
+class CodingSheetError(InputFormatError):
+    """A hand-coding sheet (``stance sample`` / ``stance validate``) or its key file is malformed;
+    the message names the file and line."""
 
 
 class ModelNotFoundError(StanceError, FileNotFoundError):

@@ -23,7 +23,8 @@ from sklearn.dummy import DummyClassifier
 from sklearn.utils.validation import check_is_fitted
 
 from .config import DataPolicy, ModelConfig
-from .dataset import load_units
+from .actors import ActorRegistry, resolve_registry
+from .dataset import SOURCES, load_units
 from .features import check_units, lexicon_sentence_score
 from .io import atomic_write_text
 from .model import make_name_blind_pipeline, make_stance_pipeline, score_from_proba, top_features
@@ -64,14 +65,16 @@ def majority_baseline(side: TrainingSet, task: str) -> DummyClassifier:
 
 
 def evaluate_model_on(model_dir: str | Path | None, data: Sequence[str | Path], *, split: str = "all", task: str = "stance",
-                      out: str | Path = "reports/evaluation", corpora: Mapping[str, str | Path | None] | None = None) -> str:
+                      out: str | Path = "reports/evaluation", corpora: Mapping[str, str | Path | None] | None = None,
+                      actors: ActorRegistry | str | Path | None = None) -> str:
     """Evaluate a saved model on labelled data; write metrics.json and confusion.png; return a text report.
 
+    ``actors``: the registry (or its file) that the units' actors come from, default the packaged one.
     The report says so when the model was fitted on the development splits it is evaluated on.
     """
     from .scoring import load
 
-    analyzer = load(model_dir)
+    analyzer = load(model_dir, actors=actors)
     units = load_units(list(data), actors=analyzer.registry, check_sorted=False, corpora=corpora)
     prepared = prepare(units, analyzer.registry)
     selected = prepared.select(lambda u: (split == "all" or u.split == split) and unit_label(u, task) is not None)
@@ -352,15 +355,23 @@ def per_actor(units: Sequence[Any], y_true: Sequence[Any], y_pred: Sequence[Any]
 
 def write_model_report(data_paths: Sequence[str | Path], out: str | Path, *, config: ModelConfig | None = None,
                        policy: DataPolicy | None = None, run_ablations: bool = True,
-                       corpora: Mapping[str, str | Path | None] | None = None) -> Path:
-    """Write ``reports/model/``: results.json, README.md, confusion PNGs and top features."""
+                       corpora: Mapping[str, str | Path | None] | None = None,
+                       actors: ActorRegistry | str | Path | None = None) -> Path:
+    """Write ``reports/model/``: results.json, README.md, confusion PNGs and top features.
+
+    ``actors``: the registry (or its file) that the units' actors come from, default the packaged
+    one. Units of the user's own sources are learnt too (:meth:`DataPolicy.with_user_sources`).
+    """
     config, policy = config or ModelConfig(), policy or DataPolicy()
     folder = Path(out)
-    data = prepare(load_units(list(data_paths), corpora=corpora))
+    registry = resolve_registry(actors)
+    units = load_units(list(data_paths), actors=registry, corpora=corpora)
+    policy = policy.with_user_sources(sorted({u.source for u in units if u.source not in SOURCES}))
+    data = prepare(units, registry)
     comparison = compare_on_splits(data, config, policy)
     sentiment = sentiment_comparison(data, config, policy)
     features = {label: top_features(comparison["model"], label, top=25) for label in LABELS}
-    actors = per_actor(comparison["cv_units"], comparison["cv_true"], comparison["predictions"]["cv"][PRIMARY]) if "cv_units" in comparison else []
+    actor_rows = per_actor(comparison["cv_units"], comparison["cv_true"], comparison["predictions"]["cv"][PRIMARY]) if "cv_units" in comparison else []
     rows = ablations(data, config, policy) if run_ablations else []
     titles = {"news_dev": "stance, news development split (outlets unseen)", "cv": "stance, sample gold, grouped 5-fold CV",
               "gerntsa_dev": "stance, GerNTSA development split"}
@@ -372,7 +383,7 @@ def write_model_report(data_paths: Sequence[str | Path], out: str | Path, *, con
         "config": asdict(config), "data_policy": asdict(policy),
         "stance": {**{k: comparison[k] for k in keys}, "paired_difference": comparison["paired_difference"]},
         "news_dev_actor_means": comparison.get("news_dev_actor_means"),
-        "sentiment": sentiment, "per_actor_cv": actors, "ablations": rows, "top_features": features,
+        "sentiment": sentiment, "per_actor_cv": actor_rows, "ablations": rows, "top_features": features,
     }
     atomic_write_text(folder / "results.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(folder / "README.md", _render_model_report(payload, data))

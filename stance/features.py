@@ -33,12 +33,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
+from .lang import DEFAULT_LANGUAGE, GERMAN, LanguagePack, get_pack
 from .records import split_target_and_others
-from .resources import lexicon_file
 
 TARGET_TOKEN = "zzziel"
 OTHER_TOKEN = "zzzakteur"
-NEGATORS = frozenset({"nicht", "nichts", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "ohne", "weder"})
+# The word lists and patterns are the language pack's (stance.lang); these names are the German ones.
+NEGATORS = GERMAN.negators
+CUE_PATTERNS = GERMAN.cue_patterns
+NEUTRAL_NEWS_WORDS = GERMAN.neutral_news_words
 NEGATION_SCOPE = 3
 _WORD_RE = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 _CLAUSE_TOKEN_RE = re.compile(r"\w+(?:-\w+)*|[,;:()\[\]„“”\"«»–—]", re.UNICODE)
@@ -547,36 +550,29 @@ def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
 
-@lru_cache(maxsize=2)
-def load_lexicon(drop_neutral: bool = False) -> dict[str, int]:
-    """The packaged Rauh (2018) German political sentiment lexicon: word form -> -1/+1.
+def load_lexicon(drop_neutral: bool = False, language: str | LanguagePack | None = None) -> dict[str, int]:
+    """The polarity lexicon of a language pack: word form -> -1/+1 (German: the packaged Rauh
+    (2018) political sentiment lexicon).
 
-    ``drop_neutral`` leaves out :data:`NEUTRAL_NEWS_WORDS`.
+    ``drop_neutral`` leaves out the pack's ``neutral_news_words``. Read once per pack.
     """
+    return _read_lexicon(get_pack(language), drop_neutral)
+
+
+@lru_cache(maxsize=8)
+def _read_lexicon(pack: LanguagePack, drop_neutral: bool) -> dict[str, int]:
     lexicon: dict[str, int] = {}
-    with lexicon_file().open(encoding="utf-8") as handle:
-        next(handle)
+    with pack.lexicon_file.open(encoding="utf-8") as handle:
+        next(handle, None)
         for line in handle:
             term, _, polarity = line.rstrip("\n").partition("\t")
-            if term and polarity and not (drop_neutral and term in NEUTRAL_NEWS_WORDS):
+            if term and polarity and not (drop_neutral and term in pack.neutral_news_words):
                 lexicon[term] = int(polarity)
     return lexicon
 
 
-# Frequent news words that the lexicon gives a polarity they do not carry in news text: negators
-# (they flip the next polar word instead), reporting verbs ("sagte" is -1, "erklärte" +1) and
-# function words ("gegen", "unter", "laut"). Counted from the news pool's most frequent lexicon
-# hits; dropped from the counts when a model is configured with ``drop_neutral_words``.
-NEUTRAL_NEWS_WORDS = frozenset(
-    "nicht nichts kein keine keinen keiner keines keinem nie niemals sagte sagt sagten erklärte erklärt erklärten betont "
-    "betonte kündigte kündigt laut gegen unter ende muss müssen neuen neue neuer neu dafür beginn bekannt ergebnis stand "
-    "fest ließ wies geplant gekommen erster nahen öffentlich geführt bürger aktuellen möglich möglichen fast weniger "
-    "wenig kurz knapp scharf deutlich klar ja partner führung besonders große großen".split()
-)
-
-
-def polarity_counts(words: Sequence[str], lexicon: Mapping[str, int]) -> tuple[int, int]:
-    """Positive and negative lexicon hits in ``words``, a negator within 3 words flips one.
+def polarity_counts(words: Sequence[str], lexicon: Mapping[str, int], negators: frozenset[str] = NEGATORS) -> tuple[int, int]:
+    """Positive and negative lexicon hits in ``words``, a negator (of the language pack) within 3 words flips one.
 
     Examples
     --------
@@ -588,7 +584,7 @@ def polarity_counts(words: Sequence[str], lexicon: Mapping[str, int]) -> tuple[i
         value = lexicon.get(word)
         if value is None:
             continue
-        if any(w in NEGATORS for w in words[max(0, i - NEGATION_SCOPE):i]):
+        if any(w in negators for w in words[max(0, i - NEGATION_SCOPE):i]):
             value = -value
         if value > 0:
             pos += 1
@@ -597,23 +593,6 @@ def polarity_counts(words: Sequence[str], lexicon: Mapping[str, int]) -> tuple[i
     return pos, neg
 
 
-# Cue patterns over the masked, lower-cased sentence; "zzziel" is the target.
-_OBJ = r"(?:\w+ ){0,3}?"
-CUE_PATTERNS: dict[str, str] = {
-    "cue_target_criticised": (
-        rf"\b(?:kritisier|verurteil|attackier|beschuldig|prangert|verhöhn|verspott|warnt?e?n? vor|beschimpf|greift|griff|angriff auf|kritik an|vorwürfe gegen|vorwurf gegen|wirft|warf|werfen|vorgeworfen)\w* {_OBJ}zzziel"
-        r"|zzziel\w* (?:\w+ ){0,3}?(?:wird|wurde|werden|ist|steht) (?:\w+ ){0,2}?(?:kritisiert|verurteilt|vorgeworfen|beschuldigt|angegriffen|isoliert|gedemütigt|blamiert)"
-    ),
-    "cue_target_praised": (
-        rf"\b(?:dank|lob|würdig|gratulier|ehrt|ehrte|preist|pries|unterstütz|stellt\w* sich hinter|lob für|dank an|respekt für|anerkennung für)\w* {_OBJ}zzziel"
-        r"|zzziel\w* (?:\w+ ){0,3}?(?:wird|wurde|werden) (?:\w+ ){0,2}?(?:gelobt|gewürdigt|geehrt|gefeiert|ausgezeichnet|unterstützt)"
-    ),
-    "cue_target_speaks": r"zzziel\w* (?:\w+ ){0,2}?(?:kritisiert|kritisierte|warf|wirft|verurteilt|verurteilte|sagte|sagt|erklärte|betonte|forderte|warnte|lobte|dankte|nannte)\b",
-    "cue_distancing": r"\b(?:angeblich|sogenannt|vermeintlich|selbsternannt|selbst ernannt)\w*",
-}
-# A short-quote cue (scare quotes, „Friedensplan“) was tested and dropped: it lowered GerNTSA dev
-# macro-F1 from 0.457 to 0.447 with no gain in-domain (0.478 vs 0.477).
-_CUE_RES = {name: re.compile(p) for name, p in CUE_PATTERNS.items()}
 
 
 class LexiconFeatures(TransformerMixin, BaseEstimator):
@@ -623,7 +602,9 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
     ``use_structure`` also ``oth_pos``, ``oth_neg`` (polarity near the other actors) and 0/1
     columns ``has_other``, ``target_first`` (the target precedes every other actor) and
     ``target_opens`` (the target is among the first three words); and one 0/1 column per cue
-    pattern in :data:`CUE_PATTERNS` when ``use_cues``. Reads :class:`MaskedUnit` rows.
+    pattern of the language pack (:attr:`~stance.lang.LanguagePack.cue_patterns`) when
+    ``use_cues``. Reads :class:`MaskedUnit` rows. ``language``: the code of the
+    :class:`~stance.lang.LanguagePack` whose lexicon, negators and cues are used.
 
     Attributes
     ----------
@@ -632,13 +613,14 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, *, window: int = 6, use_window: bool = True, use_cues: bool = True, target_aware: bool = True,
-                 use_structure: bool = False, drop_neutral_words: bool = False) -> None:
+                 use_structure: bool = False, drop_neutral_words: bool = False, language: str = DEFAULT_LANGUAGE) -> None:
         self.window = window
         self.use_window = use_window
         self.use_cues = use_cues
         self.target_aware = target_aware
         self.use_structure = use_structure
         self.drop_neutral_words = drop_neutral_words
+        self.language = language
 
     def fit(self, X: Any, y: Any = None) -> LexiconFeatures:
         """Fix the output columns; returns self."""
@@ -650,7 +632,7 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         if self.use_structure:
             names += ["oth_pos", "oth_neg", "has_other", "target_first", "target_opens"]
         if self.use_cues:
-            names += list(CUE_PATTERNS)
+            names += list(get_pack(self.language).cue_patterns)
         self.feature_names_ = np.asarray(names, dtype=object)
         self.n_features_in_ = 1
         return self
@@ -658,33 +640,35 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X: Iterable[MaskedUnit]) -> np.ndarray:
         """Return a dense float matrix, one row per unit."""
         check_is_fitted(self, "feature_names_")
-        lexicon = load_lexicon(self.drop_neutral_words)
+        pack = get_pack(self.language)
+        lexicon, negators, cues = load_lexicon(self.drop_neutral_words, pack), pack.negators, pack.cue_res
         rows = []
         for unit in X:
             words, positions = unit.words, (unit.targets if self.target_aware else ())
-            values: list[float] = list(polarity_counts(words, lexicon))
+            values: list[float] = list(polarity_counts(words, lexicon, negators))
             if self.use_window:
                 if positions:
                     lo, hi = max(0, positions[0] - self.window), positions[-1] + 1 + self.window
-                    values += list(polarity_counts(words[lo:hi], lexicon))
+                    values += list(polarity_counts(words[lo:hi], lexicon, negators))
                 else:
                     values += [0, 0]
             if self.use_structure:
-                values += self._structure(words, positions, lexicon)
+                values += self._structure(words, positions, lexicon, negators)
             if self.use_cues:
                 masked = " ".join(words)
-                values += [1.0 if _CUE_RES[name].search(masked) else 0.0 for name in CUE_PATTERNS]
+                values += [1.0 if cue.search(masked) else 0.0 for cue in cues.values()]
             rows.append(values)
         matrix = np.asarray(rows, dtype=float).reshape(len(rows), len(self.feature_names_))
         counts = [i for i, n in enumerate(self.feature_names_) if n.endswith(("_pos", "_neg"))]
         matrix[:, counts] = np.log1p(matrix[:, counts])
         return matrix
 
-    def _structure(self, words: Sequence[str], positions: Sequence[int], lexicon: Mapping[str, int]) -> list[float]:
+    def _structure(self, words: Sequence[str], positions: Sequence[int], lexicon: Mapping[str, int],
+                   negators: frozenset[str]) -> list[float]:
         others = [i for i, w in enumerate(words) if w == OTHER_TOKEN]
         pos = neg = 0
         for i in others:
-            p, n = polarity_counts(words[max(0, i - self.window):i + 1 + self.window], lexicon)
+            p, n = polarity_counts(words[max(0, i - self.window):i + 1 + self.window], lexicon, negators)
             pos, neg = pos + p, neg + n
         first = positions[0] if positions else len(words)
         return [pos, neg, float(bool(others)), float(not others or first < others[0]), float(first < 3)]
@@ -693,36 +677,6 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         """Names of the output columns."""
         check_is_fitted(self, "feature_names_")
         return np.asarray([f"lex_{n}" for n in self.feature_names_], dtype=object)
-
-
-# Verbs (finite forms, lower case) that make the word before or after them its speaker or actor.
-SPEECH_VERBS = frozenset(
-    "sagte sagt sagten erklärte erklärt betonte betont forderte fordert forderten warnte warnt kritisierte kritisiert "
-    "warf wirft nannte nennt bezeichnete bezeichnet schrieb schreibt drohte droht verurteilte verurteilt lobte lobt "
-    "dankte dankt sprach spricht kündigte kündigt teilte teilt behauptete behauptet äußerte äußert verlangte verlangt "
-    "appellierte appelliert rief ruft beschuldigte beschuldigt attackierte attackiert bekräftigte bekräftigt "
-    "versicherte versichert erinnerte erinnert meinte meint zeigte zeigt räumte räumt wies weist lehnte lehnt "
-    "twitterte postete schimpfte schimpft mahnte mahnt".split()
-)
-ACCUSATION_STEMS = ("vorwurf", "vorwürf", "vorgeworfen", "vorwerf", "beschuldig", "kritik", "kritisier", "verurteil",
-                    "anklag", "angeklagt", "beschimpf", "verspott", "attackier", "tadel", "rüge", "gerügt", "vorhalt",
-                    "anprangert", "prangert", "verantwortlich")
-PRAISE_STEMS = ("dank", "gedankt", "lob", "gelobt", "würdig", "gewürdigt", "gratulier", "anerkenn", "respekt", "ehrt",
-                "geehrt", "gefeiert", "bewunder", "applaus", "zuspruch", "unterstütz", "rückendeckung", "beistand")
-# Name-calling that the lexicon lacks; a negative lexicon word next to the target counts too.
-PEJORATIVES = frozenset(
-    "kriegsverbrecher verbrecher diktator despot autokrat tyrann schlächter lügner mörder massenmörder faschist "
-    "kriegstreiber hetzer scharfmacher populist rechtspopulist rechtsextremist extremist terrorist terroristen "
-    "aggressor kriegsherr kremlherrscher machthaber papiertiger marionette handlanger".split()
-)
-# Harm done (attacks, killing, destruction, blockade): by the target unless a preposition makes it the victim.
-HARM_STEMS = ("beschieß", "beschoss", "bombard", "angriff", "angegriffen", "greift", "griff", "attack", "tötet", "getötet",
-              "ermord", "zerstör", "besetz", "überfiel", "überfall", "blockier", "verhinder", "sabotier", "unterdrück",
-              "verfolg", "inhaftier", "eingesperrt", "vertrieb", "verschlepp", "massaker", "invasion", "einmarsch",
-              "annektier", "eskalier", "bedroh")
-VICTIM_MARKERS = frozenset({"auf", "gegen", "gegenüber", "an", "über", "wegen"})
-DISTANCING = frozenset({"angeblich", "angeblichen", "angebliche", "sogenannt", "sogenannte", "sogenannten",
-                        "vermeintlich", "vermeintliche", "vermeintlichen", "selbsternannt", "selbsternannte", "selbsternannten"})
 
 
 class FrameFeatures(TransformerMixin, BaseEstimator):
@@ -747,6 +701,9 @@ class FrameFeatures(TransformerMixin, BaseEstimator):
       in the target's clause, with the target as its doer ("Putins Truppen beschossen Kiew") or,
       after "auf/gegen/an", as its victim ("der Angriff auf Fico").
 
+    The words (speech verbs, stems, pejoratives, distancing words) are the language pack's
+    (``language``: the code of a :class:`~stance.lang.LanguagePack`).
+
     Attributes
     ----------
     feature_names_ : ndarray of str
@@ -763,9 +720,10 @@ class FrameFeatures(TransformerMixin, BaseEstimator):
     (True, False, True)
     """
 
-    def __init__(self, *, window: int = 2, drop_neutral_words: bool = False) -> None:
+    def __init__(self, *, window: int = 2, drop_neutral_words: bool = False, language: str = DEFAULT_LANGUAGE) -> None:
         self.window = window
         self.drop_neutral_words = drop_neutral_words
+        self.language = language
 
     def fit(self, X: Any, y: Any = None) -> FrameFeatures:
         """Fix the output columns; returns self."""
@@ -779,11 +737,12 @@ class FrameFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X: Iterable[MaskedUnit]) -> np.ndarray:
         """Return a dense float matrix, one row per unit (counts as log1p)."""
         check_is_fitted(self, "feature_names_")
-        lexicon = load_lexicon(self.drop_neutral_words)
-        rows = [self._row(unit, lexicon) for unit in X]
+        pack = get_pack(self.language)
+        lexicon = load_lexicon(self.drop_neutral_words, pack)
+        rows = [self._row(unit, lexicon, pack) for unit in X]
         return np.log1p(np.asarray(rows, dtype=float).reshape(len(rows), len(self.feature_names_)))
 
-    def _row(self, unit: MaskedUnit, lexicon: Mapping[str, int]) -> list[float]:
+    def _row(self, unit: MaskedUnit, lexicon: Mapping[str, int], pack: LanguagePack) -> list[float]:
         tokens, clauses, positions = unit.tokens, unit.clauses, unit.token_targets
         if not positions:
             return [0.0] * len(self.feature_names_)
@@ -791,29 +750,31 @@ class FrameFeatures(TransformerMixin, BaseEstimator):
         own = {clauses[p] for p in positions}
         clause_words = [t for t, c in zip(tokens, clauses) if c in own and t not in _CLAUSE_BREAKS and t != TARGET_TOKEN]
         words = [t for t in tokens if t not in _CLAUSE_BREAKS]
-        speaker = self._speaks(tokens, positions)
-        sent_pos, sent_neg = polarity_counts(words, lexicon)
-        clause_pos, clause_neg = polarity_counts(clause_words, lexicon)
-        accused = any(w.startswith(ACCUSATION_STEMS) for w in clause_words) or (
-            "vor" in clause_words and any(w in ("warf", "wirft", "werfen", "warfen") for w in clause_words))
-        praised = any(w.startswith(PRAISE_STEMS) for w in clause_words)
+        speaker = self._speaks(tokens, positions, pack)
+        sent_pos, sent_neg = polarity_counts(words, lexicon, pack.negators)
+        clause_pos, clause_neg = polarity_counts(clause_words, lexicon, pack.negators)
+        particle, split_verbs = pack.split_accusation
+        accused = any(w.startswith(pack.accusation_stems) for w in clause_words) or (
+            particle in clause_words and any(w in split_verbs for w in clause_words))
+        praised = any(w.startswith(pack.praise_stems) for w in clause_words)
         near = tokens[max(0, first - self.window):first]
         last = positions[-1]
         apposition = tokens[last + 2:last + 2 + self.window] if tokens[last + 1:last + 2] == (",",) else ()
-        pejorative = sum(1 for w in (*near, *apposition) if lexicon.get(w) == -1 or w in PEJORATIVES)
-        harm = any(w.startswith(HARM_STEMS) for w in clause_words)
-        victim = any(t in VICTIM_MARKERS for t in near)
+        pejorative = sum(1 for w in (*near, *apposition) if lexicon.get(w) == -1 or w in pack.pejoratives)
+        harm = any(w.startswith(pack.harm_stems) for w in clause_words)
+        victim = any(t in pack.victim_markers for t in near)
         return [float(speaker), sent_pos * speaker, sent_neg * speaker, clause_pos * (not speaker), clause_neg * (not speaker),
                 float(accused and not speaker), float(praised and not speaker), float(pejorative),
-                float(any(w in DISTANCING for w in clause_words)), float(harm and not victim), float(harm and victim)]
+                float(any(w in pack.distancing for w in clause_words)), float(harm and not victim), float(harm and victim)]
 
-    def _speaks(self, tokens: Sequence[str], positions: Sequence[int]) -> bool:
+    def _speaks(self, tokens: Sequence[str], positions: Sequence[int], pack: LanguagePack) -> bool:
         for p in positions:
             after = [t for t in tokens[p + 1:p + 1 + self.window] if t not in _CLAUSE_BREAKS]
             before = tokens[p - 1] if p > 0 else ""
             # "„...“, sagte zzziel" (inverted after a quote or comma), not "Selenskyj warf zzziel ... vor"
-            inverted = before in SPEECH_VERBS and (p < 2 or tokens[p - 2] in _CLAUSE_BREAKS)
-            if any(t in SPEECH_VERBS for t in after[:2]) or inverted or before in ("so", "laut") or after[:1] == ["zufolge"]:
+            inverted = before in pack.speech_verbs and (p < 2 or tokens[p - 2] in _CLAUSE_BREAKS)
+            if (any(t in pack.speech_verbs for t in after[:2]) or inverted or before in pack.speaker_before
+                    or (after[:1] and after[0] in pack.speaker_after)):
                 return True
         return False
 
@@ -823,8 +784,9 @@ class FrameFeatures(TransformerMixin, BaseEstimator):
         return np.asarray([f"frame_{n}" for n in self.feature_names_], dtype=object)
 
 
-def lexicon_sentence_score(sentence: str) -> int:
+def lexicon_sentence_score(sentence: str, language: str | LanguagePack | None = None) -> int:
     """Sum of lexicon polarities in a sentence (with negation): the lexicon-only baseline."""
+    pack = get_pack(language)
     words = [w.lower() for w in _WORD_RE.findall(sentence)]
-    pos, neg = polarity_counts(words, load_lexicon())
+    pos, neg = polarity_counts(words, load_lexicon(False, pack), pack.negators)
     return pos - neg

@@ -19,7 +19,7 @@ from spacy.tokens import Doc, Span
 from .actors import ActorRegistry, resolve_registry
 from .config import NlpConfig
 from .errors import InputFormatError, bad_value
-from .nlp import NAME_LABEL, ROLE_LABEL, SPANS_KEY, ActorMatcher, load_nlp
+from .nlp import COMPOUND_LABEL, NAME_LABEL, ROLE_LABEL, ROLE_PREFIX, SPANS_KEY, UNRESOLVED_SUFFIX, ActorMatcher, load_nlp
 from .records import Article, Mention, Sentence, split_target_and_others
 from .sentences import iter_docs, sentences_from_docs
 from .text import normalize_text
@@ -35,7 +35,7 @@ class ArticleMentions:
 
 
 def find_mentions(text: str, *, date: dt.date | None = None, actors: ActorRegistry | str | Path | None = None,
-                  doc_id: str | None = None) -> list[Mention]:
+                  doc_id: str | None = None, language: str | None = None) -> list[Mention]:
     """Find every (sentence, actor) unit in ``text``.
 
     ``text`` is normalised as the corpus path does (:func:`stance.text.normalize_text`: NFC,
@@ -45,14 +45,17 @@ def find_mentions(text: str, *, date: dt.date | None = None, actors: ActorRegist
     Parameters
     ----------
     text : str
-        German text, one article or a snippet.
+        Text in the pack's language (German by default), one article or a snippet.
     date : datetime.date, optional
         The article date; role aliases such as "US-Präsident" are resolved by it and
         ignored without it.
     actors : ActorRegistry or path, optional
-        The actor registry (default: the packaged one).
+        The actor registry (default: the language pack's, for German the packaged one).
     doc_id : str, optional
         Stored on every mention.
+    language : str, optional
+        The code of the :class:`~stance.lang.LanguagePack` (tokenizer, name and role
+        endings); default German.
 
     Returns
     -------
@@ -65,6 +68,8 @@ def find_mentions(text: str, *, date: dt.date | None = None, actors: ActorRegist
     ------
     InputFormatError
         If ``text`` is not a string.
+    UnknownLanguageError
+        If no pack is registered for ``language``.
 
     Examples
     --------
@@ -75,7 +80,8 @@ def find_mentions(text: str, *, date: dt.date | None = None, actors: ActorRegist
     """
     if not isinstance(text, str):
         raise InputFormatError(bad_value("text", type(text).__name__, "a str"))
-    nlp = load_nlp(NlpConfig(), resolve_registry(actors))
+    config = NlpConfig() if language is None else NlpConfig(lang=language)
+    nlp = load_nlp(config, resolve_registry(actors, config.lang))
     result: list[Mention] = []
     for _, chunks in iter_docs(nlp, [normalize_text(text)]):
         result.extend(mentions_from_chunks(chunks, date=date, doc_id=doc_id, matcher=actor_matcher(nlp)))
@@ -134,7 +140,7 @@ def iter_article_mentions(articles: Iterable[Article], nlp: Language, batch_size
 
 def actor_matcher(nlp: Language) -> ActorMatcher:
     """The actor matcher component of a pipeline built by :func:`~stance.nlp.load_nlp`."""
-    component = nlp.get_pipe("stance_actor_matcher")
+    component = nlp.get_pipe("stance_actors")
     assert isinstance(component, ActorMatcher)
     return component
 
@@ -153,18 +159,64 @@ def mentions_from_chunks(chunks: list[tuple[int, Doc]], *, date: dt.date | None,
         spans = spans_by_chunk[number]
         if not spans:
             continue
-        sent = doc[first_token].sent
-        lo = bisect.bisect_left(starts_by_chunk[number], sent.start)
-        inside = []
-        for span in spans[lo:]:
-            if span.start >= sent.end:
-                break
-            if span.end <= sent.end:
-                inside.append(span)
+        inside = _spans_inside(spans, doc[first_token].sent, starts_by_chunk[number])
         if inside:
             refs, unresolved = _resolved_refs(inside, date, matcher)
             mentions.extend(_units(sentence, refs, unresolved, offset, doc_id))
     return mentions
+
+
+def mentions_from_doc(doc: Doc, *, spans_key: str = SPANS_KEY, doc_id: str | None = None,
+                      sentences: list[tuple[Sentence, int, int]] | None = None) -> list[Mention]:
+    """Mentions of a Doc processed by a spaCy pipeline with ``stance_actors`` (``resolve_roles=True``).
+
+    The spans already carry resolved actor ids (roles resolved by ``Doc._.stance_date``); roles
+    the date did not resolve are read from ``doc.spans[spans_key + "_unresolved"]`` with their
+    ``Span._.stance_role_holders``, and masked as in :func:`find_mentions`. On the same
+    (normalised) text and date the result equals :func:`find_mentions`'s.
+
+    ``sentences``: the doc's :func:`~stance.sentences.sentences_from_docs` if already computed.
+
+    Examples
+    --------
+    >>> import datetime as dt, spacy
+    >>> nlp = spacy.blank("de")
+    >>> _ = nlp.add_pipe("stance_sentencizer"), nlp.add_pipe("stance_actors")
+    >>> doc = nlp.make_doc("Der Kanzler lobte Macron.")
+    >>> doc._.stance_date = dt.date(2025, 6, 1)
+    >>> [(m.actor, m.kind) for m in mentions_from_doc(nlp(doc))]
+    [('merz', 'role'), ('macron', 'name')]
+    """
+    located = sentences if sentences is not None else sentences_from_docs([(0, doc)])
+    unresolved_key = spans_key + UNRESOLVED_SUFFIX
+    spans = sorted(doc.spans[spans_key], key=lambda s: s.start) if spans_key in doc.spans else []
+    pending = sorted(doc.spans[unresolved_key], key=lambda s: s.start) if unresolved_key in doc.spans else []
+    kinds = {NAME_LABEL: "name", COMPOUND_LABEL: "compound", ROLE_LABEL: "role"}
+    mentions: list[Mention] = []
+    for sentence, first_token, _ in located:
+        sent = doc[first_token].sent
+        inside = _spans_inside(spans, sent)
+        refs = [(s.id_, s.start_char, s.end_char, kinds[s.label_]) for s in inside
+                if s.label_ in kinds and not s.id_.startswith(ROLE_PREFIX)]
+        if not refs:
+            continue
+        roles = [(frozenset(s._.stance_role_holders or ()), s.start_char, s.end_char) for s in _spans_inside(pending, sent)]
+        # resolve_roles=False leaves role keys in the main group: masked as other actors
+        roles += [(frozenset(), s.start_char, s.end_char) for s in inside if s.id_.startswith(ROLE_PREFIX)]
+        mentions.extend(_units(sentence, refs, roles, 0, doc_id))
+    return mentions
+
+
+def _spans_inside(spans: list[Span], sent: Span, starts: list[int] | None = None) -> list[Span]:
+    """The spans (sorted by start; ``starts``: their start tokens, if already at hand) that lie within ``sent``."""
+    lo = bisect.bisect_left(starts, sent.start) if starts is not None else bisect.bisect_left(spans, sent.start, key=lambda s: s.start)
+    inside = []
+    for span in spans[lo:]:
+        if span.start >= sent.end:
+            break
+        if span.end <= sent.end:
+            inside.append(span)
+    return inside
 
 
 UnresolvedRole = tuple[frozenset[str], int, int]

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .config import ModelConfig
 from .features import FrameFeatures, LexiconFeatures, NgramTfidf, TargetMasker, WindowTfidf, check_units
+from .lang import DEFAULT_LANGUAGE, get_pack
 from .records import LABELS
 
 ESTIMATORS = ("logreg", "sgd")
@@ -65,10 +66,18 @@ def _scaled(step: Any) -> Pipeline:
     return Pipeline([("values", step), ("scale", MaxAbsScaler())])
 
 
-def make_stance_pipeline(config: ModelConfig | None = None, *, target_aware: bool = True) -> Pipeline:
+def make_stance_pipeline(config: ModelConfig | None = None, *, target_aware: bool = True,
+                         language: str = DEFAULT_LANGUAGE) -> Pipeline:
     """The stance pipeline: masked word/char TF-IDF, target window, lexicon, cue and frame features.
 
     With ``target_aware=False`` it is the plain sentence-level TF-IDF model (a baseline).
+    ``language`` is the code of the :class:`~stance.lang.LanguagePack` whose lexicon, cues and
+    frame words the lexicon and frame blocks use (``lexicon__values__language``).
+
+    Raises
+    ------
+    UnknownLanguageError
+        If no pack is registered for ``language``.
 
     Examples
     --------
@@ -77,6 +86,7 @@ def make_stance_pipeline(config: ModelConfig | None = None, *, target_aware: boo
     (1.0, (2, 5))
     """
     config = config or ModelConfig()
+    language = get_pack(language).code
     if not target_aware:
         blocks: list[tuple[str, Any]] = [("word", _word_block(config))]
         masker = TargetMasker(mask_target=False, mask_others=False)
@@ -90,9 +100,9 @@ def make_stance_pipeline(config: ModelConfig | None = None, *, target_aware: boo
         if config.use_lexicon:
             blocks.append(("lexicon", _scaled(LexiconFeatures(
                 window=config.window_tokens, use_window=config.use_window, use_cues=config.use_cues,
-                use_structure=config.use_structure, drop_neutral_words=config.lexicon_drop_neutral))))
+                use_structure=config.use_structure, drop_neutral_words=config.lexicon_drop_neutral, language=language))))
         if config.use_frames:
-            blocks.append(("frames", _scaled(FrameFeatures(drop_neutral_words=config.lexicon_drop_neutral))))
+            blocks.append(("frames", _scaled(FrameFeatures(drop_neutral_words=config.lexicon_drop_neutral, language=language))))
     return Pipeline([
         ("mask", masker),
         ("features", FeatureUnion(blocks)),
@@ -114,21 +124,57 @@ def make_name_blind_pipeline(config: ModelConfig | None = None) -> Pipeline:
     ])
 
 
-def make_sentiment_pipeline(config: ModelConfig | None = None) -> Pipeline:
-    """The sentence sentiment pipeline: word/char TF-IDF and sentence lexicon counts (the target is ignored)."""
+def make_sentiment_pipeline(config: ModelConfig | None = None, *, language: str = DEFAULT_LANGUAGE) -> Pipeline:
+    """The sentence sentiment pipeline: word/char TF-IDF and sentence lexicon counts (the target is ignored),
+    with the lexicon of the language pack ``language``."""
     config = config or ModelConfig()
+    language = get_pack(language).code
     blocks: list[tuple[str, Any]] = [("word", _word_block(config))]
     if config.use_char:
         blocks.append(("char", _char_block(config)))
     if config.use_lexicon:
         blocks.append(("lexicon", _scaled(LexiconFeatures(use_window=False, use_cues=False, target_aware=False,
-                                                          drop_neutral_words=config.lexicon_drop_neutral))))
+                                                          drop_neutral_words=config.lexicon_drop_neutral,
+                                                          language=language))))
     return Pipeline([
         ("mask", TargetMasker(mask_target=False, mask_others=False)),
         ("features", FeatureUnion(blocks)),
         ("clf", make_classifier(config.estimator, C=config.sentiment_C, class_weight=config.class_weight,
                                 random_state=config.random_state)),
     ])
+
+
+def model_language(pipeline: Any) -> str:
+    """The language code of a pipeline: its steps' ``language`` parameter (default German).
+
+    Examples
+    --------
+    >>> model_language(make_stance_pipeline()), model_language(make_sentiment_pipeline())
+    ('de', 'de')
+
+    Raises
+    ------
+    ValueError
+        If the steps name different languages.
+    """
+    params = pipeline.get_params(deep=True) if hasattr(pipeline, "get_params") else {}
+    found = {str(value) for key, value in params.items() if key.endswith("__language") or key == "language"}
+    if len(found) > 1:
+        raise ValueError(f"the pipeline's steps are of different languages: {', '.join(sorted(found))}")
+    return found.pop() if found else DEFAULT_LANGUAGE
+
+
+def set_language(pipeline: Pipeline, language: str) -> Pipeline:
+    """Set the ``language`` of every step of ``pipeline`` that has one (in place); returns it.
+
+    Examples
+    --------
+    >>> model_language(set_language(make_stance_pipeline(), "de"))
+    'de'
+    """
+    code = get_pack(language).code
+    keys = [key for key in pipeline.get_params(deep=True) if key.endswith("__language")]
+    return pipeline.set_params(**{key: code for key in keys}) if keys else pipeline
 
 
 def _linear_parts(pipeline: Pipeline) -> tuple[Any, Any, np.ndarray]:

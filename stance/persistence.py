@@ -13,7 +13,8 @@ scikit-learn versions that rebuild the same steps (the probes decide).
 
 The sidecar records the versions of stance, scikit-learn and spaCy, the format, the label
 set, a SHA-256 of the archive (checked before anything is read), the training data's
-fingerprint, the resolved config and the metrics. A file written by a stance version older
+fingerprint, the resolved config, the metrics and the ``language`` code of the models'
+:class:`~stance.lang.LanguagePack` (a sidecar without it is German). A file written by a stance version older
 than :data:`COMPATIBLE_SINCE` (other format or feature code) is refused with the command to
 retrain.
 """
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .errors import RETRAIN_HINT, IncompatibleModelError, ModelIntegrityError, ModelNotFoundError, ModelWriteError
+from .lang import DEFAULT_LANGUAGE, GERMAN, get_pack
 from .records import LABELS
 
 logger = logging.getLogger(__name__)
@@ -44,15 +46,9 @@ META_FILE = "model.json"
 FORMAT_VERSION = 3
 COMPATIBLE_SINCE = "0.2.0"  # the oldest stance version whose model files this one reads
 PROBE_TOLERANCE = 1e-6
-# Probe units (sentence, target span, other-actor spans) whose probabilities every model file records.
-PROBES: tuple[tuple[str, tuple[int, int], tuple[tuple[int, int], ...]], ...] = (
-    ("Kritiker werfen Putin Kriegsverbrechen vor.", (16, 21), ()),
-    ("Selenskyj dankte Trump für die Unterstützung der Ukraine.", (17, 22), ((0, 9),)),
-    ("Lawrow und Rubio sprachen am Montag in Budapest über ein Treffen.", (11, 16), ((0, 6),)),
-    ("Der Gipfel ist gescheitert, doch Orbán nennt das kein Versagen.", (33, 38), ()),
-    ("„Wir unterstützen nachdrücklich die Position von Präsident Trump“, heißt es.", (58, 63), ()),
-    ("Merz warnte vor einem Diktatfrieden, den Putin der Ukraine aufzwingen wolle.", (41, 46), ((0, 4),)),
-)
+# The probe units (sentence, target span, other-actor spans) whose probabilities every model file
+# records are the language pack's (``LanguagePack.probes``); a model is probed in its own language.
+PROBES = GERMAN.probes
 
 
 def fitted_table() -> dict[str, tuple[type, tuple[str, ...]]]:
@@ -225,9 +221,15 @@ def save_model(path: str | Path, *, stance: Any, sentiment: Any, metadata: dict[
 
 
 def _serialise(stance: Any, sentiment: Any, metadata: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
-    """The archive bytes and the sidecar of a model."""
+    """The archive bytes and the sidecar of a model (``language``: the pipelines' language code)."""
+    from .model import model_language
+
     arrays = _Arrays()
-    inputs = probe_inputs()
+    language = model_language(stance)
+    if model_language(sentiment) != language:
+        raise ValueError(f"the stance model is {language}, the sentiment model {model_language(sentiment)}: "
+                         "both models of a model file are of one language")
+    inputs = probe_inputs(language)
     structure = {"format": FORMAT_VERSION, "stance": export_estimator(stance, arrays),
                  "sentiment": export_estimator(sentiment, arrays),
                  "probes": {"stance": arrays.ref(stance.predict_proba(inputs)), "sentiment": arrays.ref(sentiment.predict_proba(inputs))}}
@@ -241,6 +243,7 @@ def _serialise(stance: Any, sentiment: Any, metadata: dict[str, Any]) -> tuple[b
         "labels": list(LABELS),
         "model_sha256": hashlib.sha256(payload).hexdigest(),
         **metadata,
+        "language": language,
     }
     return payload, meta
 
@@ -315,11 +318,17 @@ def _model_folder(folder: Path) -> Path:
     return found
 
 
-def probe_inputs() -> list[Any]:
-    """The fixed probe units as model inputs."""
+def probe_inputs(language: str | None = None) -> list[Any]:
+    """The fixed probe units of a language pack as model inputs (a pack without probes: the default pack's)."""
     from .features import TargetText
 
-    return [TargetText(sentence, (target,), others) for sentence, target, others in PROBES]
+    probes = get_pack(language).probes or get_pack(DEFAULT_LANGUAGE).probes
+    return [TargetText(sentence, (target,), others) for sentence, target, others in probes]
+
+
+def model_file_language(meta: dict[str, Any]) -> str:
+    """The language code a model's sidecar records; a sidecar without one is German (older files)."""
+    return str(meta.get("language", DEFAULT_LANGUAGE))
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -384,6 +393,8 @@ def _check_sidecar_types(meta: dict[str, Any], meta_path: Path) -> None:
             raise _malformed(meta_path, f"'{key}' must be a JSON object, got {type(meta[key]).__name__}")
     if not all(isinstance(v, str) for v in meta["versions"].values()):
         raise _malformed(meta_path, "every entry of 'versions' must be a string")
+    if "language" in meta and not isinstance(meta["language"], str):
+        raise _malformed(meta_path, f"'language' must be a language code string, got {type(meta['language']).__name__}")
 
 
 def _check_sidecar_labels(meta: dict[str, Any], meta_path: Path) -> None:
@@ -464,7 +475,7 @@ def _sklearn_version() -> str:
 
 
 def _check_probes(folder: Path, meta: dict[str, Any], probes: dict[str, Any], **models: Any) -> None:
-    inputs = probe_inputs()
+    inputs = probe_inputs(model_file_language(meta))
     for name, model in models.items():
         expected = np.asarray(probes[name], dtype=float)
         try:

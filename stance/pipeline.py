@@ -15,13 +15,14 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .actors import ActorRegistry
 from .articles import MAX_EXTRA_COLUMNS, iter_corpus
 from .config import IngestConfig, NlpConfig
+from .lang import LanguagePack, available_languages, register_pack
 from .language import not_german_reason
 from .mentions import iter_article_mentions
 from .nlp import load_nlp
@@ -119,9 +120,12 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
     files: list[SourceFile] = []
     warnings: list[str] = []
 
+    ingest = ingest or IngestConfig()
+    if ingest.language is None:  # read the corpus in the model's language
+        ingest = replace(ingest, language=analyzer.language)
     stream = iter_corpus(*paths, config=ingest)
     sequence: dict[str, int] = {}
-    batches = _article_batches(stream, article_rows, skipped, files, warnings, sequence, check_language)
+    batches = _article_batches(stream, article_rows, skipped, files, warnings, sequence, check_language, analyzer.language)
     for results in _score_batches(batches, analyzer, jobs):
         for article, outcome in results:
             if isinstance(outcome, Skipped):
@@ -198,8 +202,10 @@ def _resolve_jobs(jobs: int) -> int:
 
 def _article_batches(stream: Iterable[Article | Skipped | SourceFile], article_rows: list[dict[str, Any]],
                      skipped: list[Skipped], files: list[SourceFile], warnings: list[str],
-                     sequence: dict[str, int], check_language: bool = True) -> Iterator[list[Article]]:
+                     sequence: dict[str, int], check_language: bool = True, language: str | None = None) -> Iterator[list[Article]]:
     """Group unique articles into batches; record duplicates, skips and files on the way.
+
+    With ``check_language`` an article that is not in ``language`` (the model's pack) is skipped.
 
     ``sequence`` receives each article's position in the input, which orders the table.
     """
@@ -215,10 +221,10 @@ def _article_batches(stream: Iterable[Article | Skipped | SourceFile], article_r
             if item.duplicate_of is not None:
                 article_rows.append(_article_row(item, "duplicate", 0, 0, reason=f"duplicate of {item.duplicate_of}", seq=seq))
                 continue
-            language = not_german_reason(item.text) if check_language else None
-            if language is not None:
-                skipped.append(Skipped(item.id, language))
-                article_rows.append(_article_row(item, "skipped", 0, 0, reason=language, seq=seq))
+            other = not_german_reason(item.text, language) if check_language else None
+            if other is not None:
+                skipped.append(Skipped(item.id, other))
+                article_rows.append(_article_row(item, "skipped", 0, 0, reason=other, seq=seq))
                 continue
             sequence[item.id] = seq
             batch.append(item)
@@ -276,17 +282,19 @@ def _score_with_workers(head: list[list[Article]], rest: Iterator[list[Article]]
     """
     from collections import deque
 
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.executor import get_memmapping_executor
 
     shared = _SharedBatches(rest, len(head))
-    spec = (analyzer.model_path, analyzer.registry)
+    spec = (analyzer.model_path, analyzer.registry, analyzer.pack)
     worker = analyzer if analyzer.model_path is None else None
     arrived: queue.Queue[tuple[str, Any]] = queue.Queue()
 
     def feed() -> None:
         """Keep two batches per worker in flight, reading the next when one comes back."""
         try:
-            executor = get_reusable_executor(max_workers=workers)
+            # joblib's own reusable pool (not loky's directly), so a later joblib.Parallel in this
+            # process (training, cross-validation) can reuse it instead of failing on a foreign pool
+            executor = get_memmapping_executor(workers)
             pending: deque[Any] = deque()
             for index, batch in shared.for_workers():
                 pending.append(executor.submit(_score_indexed, index, batch, spec, worker))
@@ -340,16 +348,19 @@ def _deliver(result: tuple[int, list[tuple[Article, Any]]], shared: _SharedBatch
     arrived.put(("result", (index, outcome)))
 
 
-def _score_indexed(index: int, batch: list[Article], spec: tuple[str | None, ActorRegistry],
+def _score_indexed(index: int, batch: list[Article], spec: tuple[str | None, ActorRegistry, LanguagePack],
                    analyzer: Analyzer | None) -> tuple[int, list[tuple[Article, Any]]]:
     return index, _score_batch_in_worker(batch, spec, analyzer)
 
 
-def _score_batch_in_worker(batch: list[Article], spec: tuple[str | None, ActorRegistry], analyzer: Analyzer | None) -> list[tuple[Article, Any]]:
+def _score_batch_in_worker(batch: list[Article], spec: tuple[str | None, ActorRegistry, LanguagePack],
+                           analyzer: Analyzer | None) -> list[tuple[Article, Any]]:
     from .scoring import load
 
+    path, registry, pack = spec
+    if pack.code not in available_languages():  # a pack registered at run time in the parent process
+        register_pack(pack)
     if analyzer is None:
-        path, registry = spec
         analyzer = load(path, actors=registry)
     return score_batch(batch, analyzer)
 
@@ -360,7 +371,7 @@ def score_batch(batch: Sequence[Article], analyzer: Analyzer) -> list[tuple[Arti
 
     The outcome of an analysed article is ``(number of sentences, columns of its units)``.
     """
-    nlp = load_nlp(NlpConfig(), analyzer.registry)
+    nlp = load_nlp(NlpConfig(lang=analyzer.language), analyzer.registry)
     try:
         items = list(iter_article_mentions(batch, nlp))
         scored = analyzer.score_mentions([m for item in items for m in item.mentions])

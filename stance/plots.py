@@ -1,11 +1,16 @@
 """Stage 9, plots: matplotlib figures from the aggregate tables.
 
 Every function takes a DataFrame (from :mod:`stance.aggregates`) and an optional ``ax``,
-returns the ``Figure`` and never calls ``plt.show()``. Every figure has a bounded size
-whatever the corpus: the heatmap, the actor overview and the timeline draw a capped number
-of actors/articles and say so in their title; text from the data (titles, actor names) is
+returns the ``Figure`` and never calls ``plt.show()``; figures are ``matplotlib.figure.Figure``
+objects saved without pyplot, so importing this module leaves the user's matplotlib backend
+alone. Every figure has a bounded size whatever the corpus: the heatmap, the actor overview
+and the timeline draw a capped number of actors/articles and say so in their title; text from the data (titles, actor names) is
 escaped so that ``$`` never starts matplotlib mathtext. Colours are the Okabe-Ito
 colour-blind-safe palette; the heatmap uses the diverging ``RdBu`` map centred at 0.
+Groups flagged ``small_group`` in the tables (few units or few articles) are drawn hollow
+and faded, with a legend entry saying so. The timeline has a true calendar axis: periods
+without units are gaps, and undated articles and articles with an implausible date are
+left off it (their unit counts are in the legend).
 """
 
 from __future__ import annotations
@@ -16,17 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.colors import TwoSlopeNorm  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from .aggregates import UNDATED  # noqa: E402
-from .io import atomic_write_bytes  # noqa: E402
+from .aggregates import IMPLAUSIBLE, UNDATED, period_number, period_start
+from .config import ReportConfig
+from .io import atomic_write_bytes
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 STANCE_AXIS = "Mean stance score (−1 negative … +1 positive)"
@@ -56,16 +61,22 @@ def _label(row: Any) -> str:
 
 def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *, ax: Axes | None = None,
                   top: int = 5, min_mentions: int = 3, names: dict[str, str] | None = None,
-                  max_slots: int = 45) -> Figure:
-    """Mean stance per date for the selected actors (default: top ``top`` by units).
+                  max_slots: int = 45, min_group_units: int | None = None, min_group_articles: int | None = None) -> Figure:
+    """Mean stance per period for the selected actors (default: top ``top`` by units), on a calendar axis.
 
-    Lines with markers, shaded 95% intervals and the unit count written at each point.
-    With up to ``max_slots`` periods each period gets one evenly spaced slot (so a stray
-    far-off date does not squeeze the rest); with more, the x axis is a true time axis.
-    Undated units are not placed on the axis; their count is given in the legend.
+    Each point sits at the start of its period (the day, the Monday of the week, the first of
+    the month) on a true time axis, so periods without units are gaps: an actor's line joins
+    two points only when their periods are next to each other. Bars are 95% intervals (over
+    articles); points of small groups (``small_group``, see :mod:`stance.aggregates`) are
+    drawn hollow and faded, and the legend says so. With up to ``max_slots`` periods the unit
+    count is written at each point. Units of undated articles and of articles whose date was
+    flagged implausible are not placed on the axis; their counts are given in the legend.
+    ``min_group_units``/``min_group_articles`` only word the legend note (default: the
+    :class:`~stance.config.ReportConfig` values).
     """
     names = names or {}
-    dated = by_date[by_date["period"] != UNDATED].copy()
+    off_axis = by_date["period"].isin([UNDATED, IMPLAUSIBLE])
+    dated = by_date[~off_axis].copy()
     totals = by_date.groupby("actor")["units"].sum()
     chosen = actors is None
     if actors is None:
@@ -73,55 +84,86 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
         actors = [a for a, _ in sorted(eligible.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
     dated = dated[dated["actor"].isin(actors)]
     undated = by_date[by_date["period"] == UNDATED].set_index("actor")["units"]
+    implausible = by_date[by_date["period"] == IMPLAUSIBLE].set_index("actor")["units"]
     freq = str(by_date["freq"].iloc[0]) if "freq" in by_date and len(by_date) else "day"
     periods = sorted(dated["period"].unique())
-    slotted = len(periods) <= max_slots
-    figure, ax = _new_axes(ax, (min(max(10.0, 0.9 * len(periods) + 5), 25.0) if slotted else 11.0, 5.8))
+    labelled = len(periods) <= max_slots
+    figure, ax = _new_axes(ax, (min(max(10.0, 0.9 * len(periods) + 5), 25.0) if labelled else 14.0, 5.8))
     if dated.empty:
         _empty(ax, min_mentions, "timeline")
         return figure
-    if slotted:
-        position = {p: i for i, p in enumerate(periods)}
-        dated["x"] = dated["period"].map(position).astype(float)
-    else:
-        dated["x"] = mdates.date2num(pd.to_datetime(dated["period"].where(dated["period"].str.len() > 7, dated["period"] + "-01")))
-    width = 0.5 if slotted else 0.0
+    length = {"day": 1.0, "week": 7.0, "month": 30.4}.get(freq, 1.0)  # days per period
+    dated["x"] = mdates.date2num(pd.to_datetime([period_start(p) for p in dated["period"]]))
+    dated["n"] = [period_number(p, freq) for p in dated["period"]]
+    width = 0.5 * length
     offsets = np.linspace(-width / 2, width / 2, len(actors)) if len(actors) > 1 else np.zeros(1)
     counts: list[tuple[str, float, float, str]] = []
+    handles: list[Any] = []
+    any_small = False
     for i, actor in enumerate(actors):
         rows = dated[dated["actor"] == actor].sort_values("x")
         if rows.empty:
             continue
         color = OKABE_ITO[i % len(OKABE_ITO)]
         x = rows["x"].to_numpy() + offsets[i]
-        extra = int(undated.get(actor, 0))
-        legend = f"{escape_mathtext(names.get(actor, actor))} ({int(rows['units'].sum())} units" + (f", +{extra} undated)" if extra else ")")
-        low, high = rows["ci_low"].fillna(rows["mean_stance"]), rows["ci_high"].fillna(rows["mean_stance"])
-        ax.vlines(x, low, high, color=color, alpha=0.35, linewidth=4)
-        ax.plot(x, rows["mean_stance"], marker="o", color=color, linewidth=1.6, label=legend)
-        counts += [(f"{int(n)}", float(xi), float(yi), color) for xi, yi, n in zip(x, rows["mean_stance"], rows["units"])]
+        y = rows["mean_stance"].to_numpy(dtype=float)
+        small = _small(rows)
+        any_small = any_small or bool(small.any())
+        extra = [f"+{int(table.get(actor, 0))} {what}" for table, what in ((undated, "undated"), (implausible, "implausible date"))
+                 if int(table.get(actor, 0))]
+        legend = f"{escape_mathtext(names.get(actor, actor))} ({int(rows['units'].sum())} units" + "".join(f", {e}" for e in extra) + ")"
+        low, high = rows["ci_low"].fillna(rows["mean_stance"]).to_numpy(), rows["ci_high"].fillna(rows["mean_stance"]).to_numpy()
+        ax.vlines(x[~small], low[~small], high[~small], color=color, alpha=0.35, linewidth=4)
+        ax.vlines(x[small], low[small], high[small], color=color, alpha=0.12, linewidth=4)
+        breaks = np.flatnonzero(np.diff(rows["n"].to_numpy()) > 1) + 1  # an empty period between: no line across
+        ax.plot(np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan), color=color, linewidth=1.6)
+        ax.scatter(x[~small], y[~small], color=color, s=30, zorder=3)
+        ax.scatter(x[small], y[small], facecolor="white", edgecolor=color, alpha=0.55, s=30, zorder=3)
+        handles.append(Line2D([], [], color=color, marker="o", linewidth=1.6, label=legend))
+        counts += [(f"{int(n)}", float(xi), float(yi), color) for xi, yi, n in zip(x, y, rows["units"])]
+    if any_small:
+        handles.append(_small_handle(min_group_units, min_group_articles))
     ax.axhline(0, color="0.4", linewidth=0.8, linestyle="--")
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel(STANCE_AXIS)
+    first, last = float(dated["x"].min()), float(dated["x"].max())
+    pad = max(length, 0.04 * (last - first))
+    ax.set_xlim(first - pad, last + pad)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    what = {"day": "days", "week": "weeks", "month": "months"}.get(freq, "periods")
     label = {"day": "Article date", "week": "Week (starting Monday)", "month": "Month"}.get(freq, "Date")
-    if slotted:
-        ax.set_xticks(range(len(periods)), periods, rotation=30 if len(periods) > 8 else 0, ha="right" if len(periods) > 8 else "center")
-        ax.set_xlim(-0.6, len(periods) - 0.4)
-        label += " (one slot per date with units; not to scale)"
-    else:
-        locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel(label)
-    counted = "number by each point: units" if slotted else "units per point: by_date.csv"
+    ax.set_xlabel(f"{label} (calendar axis: {what} without units are gaps)")
+    counted = "number by each point: units" if labelled else "units per point: by_date.csv"
     shown = f" (the {len(actors)} of {len(totals)} actors with most units)" if chosen and len(actors) < len(totals) else ""
-    ax.set_title(f"How the top actors are portrayed over time{shown}\n(bars: 95% interval; {counted})")
+    ax.set_title(f"How the top actors are portrayed over time{shown}\n(bars: 95% interval over articles; {counted})")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9, title="Actor")
-    if slotted:  # on a true time axis with many dates the counts would only hide each other
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9, title="Actor")
+    if labelled:  # with many periods the counts would only hide each other
         _place_labels(ax, [(text, x, y) for text, x, y, _ in counts], [36.0] * len(counts), offsets=_COUNT_OFFSETS,
                       fontsize=7, colors=[color for *_, color in counts])
     return figure
+
+
+def _small(table: pd.DataFrame) -> np.ndarray:
+    """The ``small_group`` column as booleans (all False for a table without it)."""
+    if "small_group" not in table:
+        return np.zeros(len(table), dtype=bool)
+    return table["small_group"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+
+
+def _small_note(min_group_units: int | None, min_group_articles: int | None) -> str:
+    defaults = ReportConfig()
+    units = defaults.min_group_units if min_group_units is None else min_group_units
+    articles = defaults.min_group_articles if min_group_articles is None else min_group_articles
+    return f"hollow, faded: small group\n(< {units} units or < {articles} articles)"
+
+
+def _small_handle(min_group_units: int | None, min_group_articles: int | None) -> Line2D:
+    """Legend entry explaining the hollow, faded points of small groups."""
+    return Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="0.3", alpha=0.55,
+                  label=_small_note(min_group_units, min_group_articles))
 
 
 def plot_heatmap(by_article: pd.DataFrame, *, ax: Axes | None = None, min_mentions: int = 3,
@@ -187,8 +229,12 @@ def escape_mathtext(text: str) -> str:
 
 
 def plot_actor_overview(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_mentions: int = 3,
-                        max_actors: int = 20) -> Figure:
-    """Mean stance per actor with 95% intervals, sorted, with the number of units."""
+                        max_actors: int = 20, min_group_units: int | None = None,
+                        min_group_articles: int | None = None) -> Figure:
+    """Mean stance per actor with 95% intervals (over articles), sorted, with the number of units.
+
+    Small groups (``small_group``) are drawn hollow and faded; the legend says so.
+    """
     eligible = by_actor[by_actor["units"] >= min_mentions]
     table = eligible.nlargest(max_actors, "units").sort_values(["mean_stance", "actor"])
     figure, ax = _new_axes(ax, (9, max(3.5, 0.42 * len(table) + 1.8)))
@@ -196,30 +242,41 @@ def plot_actor_overview(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_m
         _empty(ax, min_mentions, "actor overview")
         return figure
     y = np.arange(len(table))
-    colors = [OKABE_ITO[3] if v < -0.05 else OKABE_ITO[0] if v > 0.05 else "0.45" for v in table["mean_stance"]]
-    err_low = (table["mean_stance"] - table["ci_low"]).clip(lower=0).fillna(0)
-    err_high = (table["ci_high"] - table["mean_stance"]).clip(lower=0).fillna(0)
-    ax.errorbar(table["mean_stance"], y, xerr=[err_low, err_high], fmt="none", ecolor="0.35", capsize=3, linewidth=1)
-    ax.scatter(table["mean_stance"], y, c=colors, s=55, zorder=3)
+    small = _small(table)
+    colors = np.array([OKABE_ITO[3] if v < -0.05 else OKABE_ITO[0] if v > 0.05 else "0.45" for v in table["mean_stance"]])
+    err_low = (table["mean_stance"] - table["ci_low"]).clip(lower=0).fillna(0).to_numpy()
+    err_high = (table["ci_high"] - table["mean_stance"]).clip(lower=0).fillna(0).to_numpy()
+    means = table["mean_stance"].to_numpy(dtype=float)
+    for part, alpha in ((~small, 1.0), (small, 0.35)):
+        if part.any():
+            ax.errorbar(means[part], y[part], xerr=[err_low[part], err_high[part]], fmt="none", ecolor="0.35", capsize=3,
+                        linewidth=1, alpha=alpha)
+    ax.scatter(means[~small], y[~small], c=list(colors[~small]), s=55, zorder=3)
+    ax.scatter(means[small], y[small], facecolor="white", edgecolor=list(colors[small]), linewidth=1.4, s=55, alpha=0.6, zorder=3)
     for yi, (_, row) in zip(y, table.iterrows()):
-        ax.annotate(f"{int(row['units'])} units", (1.0, yi), xycoords=("axes fraction", "data"), xytext=(6, 0),
+        articles = f", {int(row['articles'])} art." if "articles" in row and row["articles"] == row["articles"] else ""
+        ax.annotate(f"{int(row['units'])} units{articles}", (1.0, yi), xycoords=("axes fraction", "data"), xytext=(6, 0),
                     textcoords="offset points", va="center", fontsize=8, color="0.3")
     ax.set_yticks(y, [_label(row) for _, row in table.iterrows()])
     ax.axvline(0, color="0.4", linewidth=0.8, linestyle="--")
     ax.set_xlim(-1.05, 1.05)
-    ax.set_xlabel("Mean stance score (−1 negative … +1 positive), bars: 95% interval")
+    ax.set_xlabel("Mean stance score (−1 negative … +1 positive), bars: 95% interval over articles")
     shown = f"; the {len(table)} of {len(eligible)} with most units" if len(table) < len(eligible) else ""
     ax.set_title(f"How each actor is portrayed (actors with at least {min_mentions} units{shown})")
     ax.grid(axis="x", alpha=0.3)
+    if small.any():
+        ax.legend(handles=[_small_handle(min_group_units, min_group_articles)], loc="lower left", bbox_to_anchor=(1.0, 1.0),
+                  frameon=False, fontsize=8)
     return figure
 
 
 def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_mentions: int = 3,
-                             max_labels: int = 25) -> Figure:
+                             max_labels: int = 25, min_group_units: int | None = None,
+                             min_group_articles: int | None = None) -> Figure:
     """Mean stance toward each actor against the mean sentiment of their sentences.
 
     Points below the diagonal: the actor is portrayed worse than the tone around them.
-    Marker area grows with the number of units.
+    Marker area grows with the number of units; small groups are drawn hollow and faded.
     """
     table = by_actor[by_actor["units"] >= min_mentions]
     figure, ax = _new_axes(ax, (9, 8))
@@ -227,8 +284,12 @@ def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, 
         _empty(ax, min_mentions, "stance/sentiment plot")
         return figure
     sizes = 30 + 250 * np.sqrt(table["units"] / max(table["units"].max(), 1))
-    ax.scatter(table["mean_sentiment"], table["mean_stance"], s=sizes, color=OKABE_ITO[0], alpha=0.6, edgecolor="white")
-    ax.plot([-1, 1], [-1, 1], color="0.5", linestyle=":", linewidth=1, label="stance = sentiment")
+    small = _small(table)
+    ax.scatter(table["mean_sentiment"][~small], table["mean_stance"][~small], s=sizes[~small], color=OKABE_ITO[0], alpha=0.6,
+               edgecolor="white")
+    ax.scatter(table["mean_sentiment"][small], table["mean_stance"][small], s=sizes[small], facecolor="white",
+               edgecolor=OKABE_ITO[0], alpha=0.45, linewidth=1.2)
+    ax.plot([-1, 1], [-1, 1], color="0.5", linestyle=":", linewidth=1)
     ax.axhline(0, color="0.8", linewidth=0.8)
     ax.axvline(0, color="0.8", linewidth=0.8)
     lo = min(-0.6, float(table[["mean_sentiment", "mean_stance"]].min().min()) - 0.1) if len(table) else -1
@@ -243,7 +304,10 @@ def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, 
     ax.set_title(f"Stance toward each actor vs. tone of their sentences\n(below the diagonal: portrayed worse than the tone; {named})")
     _place_labels(ax, [(f"{_label(row)} ({int(row['units'])})", row["mean_sentiment"], row["mean_stance"])
                        for _, row in labelled.iterrows()], list(sizes[labelled.index]))
-    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    handles: list[Any] = [Line2D([], [], color="0.5", linestyle=":", linewidth=1, label="stance = sentiment")]
+    if small.any():
+        handles.append(_small_handle(min_group_units, min_group_articles))
+    ax.legend(handles=handles, loc="lower right", frameon=False, fontsize=8)
     ax.grid(alpha=0.25)
     return figure
 

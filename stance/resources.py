@@ -1,4 +1,5 @@
-"""Access to the data packaged with ``stance``: sample corpus, actors, lexicon, model."""
+"""Access to the data packaged with ``stance``: sample corpus, and (through the language packs of
+:mod:`stance.lang`) actors, lexicon and default model."""
 
 from __future__ import annotations
 
@@ -21,16 +22,33 @@ def sample_corpus_files() -> tuple[Path, ...]:
     return tuple(sorted(sample_corpus_dir().glob("*.txt")))
 
 
-def actors_file() -> Path:
-    """The packaged actor registry (TOML)."""
-    return data_dir() / "actors_de.toml"
+def actors_file(language: str | None = None) -> Path:
+    """The actor registry (TOML) of a language pack (default German: the packaged registry)."""
+    from .lang import get_pack
+
+    return get_pack(language).actors_file
 
 
-def lexicon_file() -> Path:
-    """The packaged German political sentiment lexicon (Rauh 2018, TSV)."""
-    return data_dir() / "lexicon" / "rauh_de_political_sentiment.tsv"
+def lexicon_file(language: str | None = None) -> Path:
+    """The polarity lexicon of a language pack (German: Rauh 2018, TSV)."""
+    from .lang import get_pack
+
+    return get_pack(language).lexicon_file
 
 
-def default_model_dir() -> Path:
-    """Folder of the packaged default German model."""
-    return data_dir() / "models" / "default_de"
+def default_model_dir(language: str | None = None) -> Path:
+    """Folder of the default model of a language pack (default: the packaged German model).
+
+    Raises
+    ------
+    ModelNotFoundError
+        If the pack has no default model.
+    """
+    from .errors import ModelNotFoundError
+    from .lang import get_pack
+
+    pack = get_pack(language)
+    if pack.default_model_dir is None:
+        raise ModelNotFoundError(f"the {pack.name} language pack ({pack.code!r}) has no default model; "
+                                 "train one with `stance train` and load it by its path")
+    return pack.default_model_dir

@@ -18,7 +18,8 @@ from .actors import ActorRegistry, resolve_registry
 from .config import NlpConfig
 from .features import TargetText
 from .model import explain, score_from_proba
-from .persistence import META_FILE, MODEL_FILE, load_model
+from .lang import LanguagePack, get_pack
+from .persistence import META_FILE, MODEL_FILE, load_model, model_file_language
 from .records import LABELS, Mention, ScoredMention, TargetScore
 from .resources import default_model_dir
 
@@ -38,7 +39,11 @@ class Explanation:
 
 
 class Analyzer:
-    """Find actor mentions in German text and score stance and sentiment for each.
+    """Find actor mentions in text and score stance and sentiment for each.
+
+    The language is the model's: the ``language`` code its ``model.json`` records (German
+    when absent) selects the :class:`~stance.lang.LanguagePack` that finds mentions and whose
+    registry is the default one.
 
     Examples
     --------
@@ -51,9 +56,15 @@ class Analyzer:
                  metadata: dict[str, Any] | None = None) -> None:
         self.stance_model = stance_model
         self.sentiment_model = sentiment_model
-        self.registry = resolve_registry(actors)
         self.metadata = metadata or {}
+        self.pack: LanguagePack = get_pack(model_file_language(self.metadata))
+        self.registry = resolve_registry(actors, self.pack)
         self.model_path: str | None = None
+
+    @property
+    def language(self) -> str:
+        """The code of the model's language pack ("de")."""
+        return self.pack.code
 
     def with_actors(self, actors: ActorRegistry | str | Path | None) -> Analyzer:
         """The same models with another actor registry."""
@@ -66,7 +77,7 @@ class Analyzer:
         (into ``text``, or into its normalised form if NFC/zero-width normalisation changed it)."""
         from .mentions import find_mentions
 
-        return self.score_mentions(find_mentions(text, date=date, actors=self.registry, doc_id=doc_id))
+        return self.score_mentions(find_mentions(text, date=date, actors=self.registry, doc_id=doc_id, language=self.language))
 
     def score_mentions(self, mentions: Sequence[Mention]) -> list[ScoredMention]:
         """Attach stance (toward the actor) and sentiment (of the sentence) to mentions."""
@@ -92,6 +103,23 @@ class Analyzer:
                 sentiment_proba=_proba_dict(sent_proba[j], sentiment_classes),
             ))
         return scored
+
+    def score_sentiment(self, sentences: Sequence[str]) -> list[tuple[str, float, dict[str, float]]]:
+        """``(label, score, proba)`` sentiment of each sentence, computed as :meth:`score_mentions`
+        scores a mention's sentence (used by the spaCy component ``stance_scorer``).
+
+        Examples
+        --------
+        >>> label, score, proba = load().score_sentiment(["Die Verhandlungen sind gescheitert."])[0]
+        >>> label in proba and -1.0 <= score <= 1.0
+        True
+        """
+        if not sentences:
+            return []
+        proba = self.sentiment_model.predict_proba([TargetText(s, ((0, 0),)) for s in sentences])
+        scores = score_from_proba(proba, self.sentiment_model.classes_)
+        classes = list(self.sentiment_model.classes_)
+        return [(str(classes[int(row.argmax())]), float(score), _proba_dict(row, classes)) for row, score in zip(proba, scores)]
 
     def score_target(self, sentence: str, start: int, end: int) -> TargetScore:
         """Stance toward any span ``sentence[start:end]`` (also targets outside the registry).
@@ -130,7 +158,7 @@ class Analyzer:
         from .nlp import load_nlp
 
         sentence, start, end = normalize_span(sentence, start, end)
-        nlp = load_nlp(NlpConfig(), self.registry)
+        nlp = load_nlp(NlpConfig(lang=self.language), self.registry)
         names, roles = undated_refs(nlp(sentence), actor_matcher(nlp))
         actor = next((a for a, s, e in names if s < end and start < e), None)
         target, others = unit_spans(actor, names, roles, extra_target=[(start, end)])
@@ -147,10 +175,15 @@ def _proba_dict(row: np.ndarray, classes: Sequence[str]) -> dict[str, float]:
 def load(path: str | Path | None = None, *, actors: ActorRegistry | str | Path | None = None) -> Analyzer:
     """Load an :class:`Analyzer`: the packaged default German model when ``path`` is None.
 
+    A model folder's ``model.json`` names its language (``"language"``, German when absent);
+    its :class:`~stance.lang.LanguagePack` must be registered.
+
     Raises
     ------
     ModelNotFoundError, ModelIntegrityError, IncompatibleModelError
         When the model folder is missing, damaged or from another scikit-learn version.
+    UnknownLanguageError
+        When no language pack is registered for the model's language.
     """
     folder = Path(path).resolve() if path is not None else default_model_dir()
     loaded = _load_cached(str(folder), _stamp(folder))

@@ -10,12 +10,14 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import InputFormatError
+from .lang import LanguagePack, get_pack
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -330,22 +332,11 @@ def clean_field(value: str) -> str:
     return " ".join(normalize_text(value).split())
 
 
-# Whole lines that are web furniture, never article text.
+# Whole lines that are web furniture, never article text: the default language pack's (stance.lang),
+# then patterns of any language (copyright lines, script residue).
+_PACK = get_pack()
 _BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
-    r"zum hauptinhalt( springen)?",
-    r"zur startseite",
-    r"zur(ück)? (zur )?übersicht",
-    r"kommentar(e)? (verfassen|schreiben|anzeigen|lesen)",
-    r"\d+\s+kommentare?",
-    r"kommentare?\s*\(\d+\)",
-    r"stand:?",
-    r"empfohlener redaktioneller inhalt",
-    r"(artikel )?teilen( auf \w+)?",
-    r"(jetzt )?(newsletter )?abonnieren",
-    r"(mehr zum thema|lesen sie auch|auch interessant|weitere artikel|das könnte sie auch interessieren)\s*:?",
-    r"anzeige",
-    r"werbung",
-    r"(foto|bild|fotos|quelle|grafik|video)\s*:.*",
+    *_PACK.boilerplate_lines,
     r"©.*",
     r"\(c\)\s.*",
     r"(true|false|null|undefined)[,;]?",
@@ -363,16 +354,25 @@ _DOM_ACCESS_RE = re.compile(r"\b(?:window|document)\.\w", re.IGNORECASE)
 _SCRIPT_KEY_RE = re.compile(r"^\s*[a-z][a-z0-9]*[A-Z][A-Za-z0-9_$]*\s*:.*$")
 # Paragraphs of consent banners and embed notices: dropped when they contain one of these.
 _BOILERPLATE_PARAGRAPH_RE = re.compile(
-    r"(externen? inhalt|datenschutz-?einstellungen|datenschutzerklärung|cookies?\b|"
-    r"personenbezogene daten an drittplattformen|einwilligung widerrufen|"
-    r"mit einem klick anzeigen|javascript (aktivieren|deaktiviert)|"
-    r"sie können sich hier den externen)",
+    _PACK.boilerplate_paragraph,
     re.IGNORECASE,
 )
 
 
-def strip_boilerplate(text: str) -> str:
+@lru_cache(maxsize=8)
+def _boilerplate_res(pack: LanguagePack) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The boilerplate line and consent paragraph expressions with the words of ``pack``."""
+    if pack is _PACK:
+        return _BOILERPLATE_LINE_RE, _BOILERPLATE_PARAGRAPH_RE
+    lines = (*pack.boilerplate_lines, *_BOILERPLATE_LINE_PATTERNS[len(_PACK.boilerplate_lines):])
+    return (re.compile(r"^\s*(?:" + "|".join(lines) + r")\s*$", re.IGNORECASE),
+            re.compile(pack.boilerplate_paragraph, re.IGNORECASE))
+
+
+def strip_boilerplate(text: str, language: str | LanguagePack | None = None) -> str:
     """Remove web boilerplate lines and consent paragraphs, keep article text.
+
+    The boilerplate words are those of the language pack ``language`` (default German).
 
     Headlines, quotes and captions stay; photo credits, "Zur Startseite", comment
     counters, consent banners and script/JSON residue go.
@@ -382,11 +382,13 @@ def strip_boilerplate(text: str) -> str:
     >>> strip_boilerplate("Putin sprach.\\n\\n1 Kommentar\\n\\nKommentar verfassen")
     'Putin sprach.'
     """
+    pack = get_pack(language)
+    line_re, paragraph_re = _boilerplate_res(pack)
     kept: list[str] = []
     for line in text.split("\n"):
-        if _is_boilerplate_line(line) and not _looks_like_prose(line):
+        if _is_boilerplate_line(line, line_re) and not _looks_like_prose(line):
             continue
-        if len(line) < 1200 and _BOILERPLATE_PARAGRAPH_RE.search(line) and _is_consent_like(line):
+        if len(line) < 1200 and paragraph_re.search(line) and _is_consent_like(line, pack):
             continue
         kept.append(line.rstrip())
     cleaned = "\n".join(kept)
@@ -394,8 +396,8 @@ def strip_boilerplate(text: str) -> str:
     return cleaned.strip()
 
 
-def _is_boilerplate_line(line: str) -> bool:
-    return bool(_BOILERPLATE_LINE_RE.match(line) or _SCRIPT_KEY_RE.match(line) or _is_script_line(line))
+def _is_boilerplate_line(line: str, line_re: re.Pattern[str] = _BOILERPLATE_LINE_RE) -> bool:
+    return bool(line_re.match(line) or _SCRIPT_KEY_RE.match(line) or _is_script_line(line))
 
 
 def _is_script_line(line: str) -> bool:
@@ -415,11 +417,11 @@ def _looks_like_prose(line: str) -> bool:
     return len(words) >= 8 and line.rstrip().endswith((".", "!", "?", "“", '"'))
 
 
-def _is_consent_like(line: str) -> bool:
+def _is_consent_like(line: str, pack: LanguagePack = _PACK) -> bool:
     lowered = line.lower()
     hits = sum(
         term in lowered
-        for term in ("inhalt", "einverstanden", "daten", "einstellungen", "klick", "anzeigen", "cookie", "zustimm")
+        for term in pack.consent_words
     )
     return hits >= 2
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -26,7 +28,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from .actors import ActorRegistry, load_actors
 from .config import DataPolicy, ModelConfig, NlpConfig
-from .dataset import LabelledUnit, data_fingerprint, load_units
+from .dataset import SOURCES, USER_SOURCE, CodedUnits, LabelledUnit, data_fingerprint, load_units, read_coded_units
 from .errors import DataValidationError
 from .features import TargetText
 from .mentions import actor_matcher, undated_refs, unit_spans
@@ -38,6 +40,7 @@ from .records import LABELS
 logger = logging.getLogger(__name__)
 N_JOBS = 2  # worker processes for cross-validation folds
 DEV_SOURCES: tuple[str, ...] = ("news", "gerntsa")
+TASKS: tuple[str, ...] = ("stance", "sentiment")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,16 @@ def unit_label(unit: LabelledUnit, task: str) -> str | None:
     return unit.stance if task == "stance" else unit.sentiment
 
 
+def sentence_key(sentence: str) -> str:
+    """A sentence's text for finding copies of it (agency copies, a corpus in the training data):
+    Unicode NFC, runs of whitespace as one space, no leading or trailing space.
+
+    >>> sentence_key(" Putin  lügt. ") == sentence_key("Putin lügt.")
+    True
+    """
+    return " ".join(unicodedata.normalize("NFC", sentence).split())
+
+
 def training_side(data: TrainingSet, task: str, policy: DataPolicy, *, with_dev: bool = False) -> TrainingSet:
     """Units a model of ``task`` learns from (sources from the config; development splits
     only with ``with_dev``, for the shipped model once every figure is measured).
@@ -129,9 +142,9 @@ def training_side(data: TrainingSet, task: str, policy: DataPolicy, *, with_dev:
     printed by several outlets) stays out too, so no development sentence is seen in training.
     """
     sources = policy.sources_stance if task == "stance" else policy.sources_sentiment
-    held_out = set() if with_dev else {u.sentence for u in data.units if u.split == "dev"}
-    return data.select(lambda u: u.source in sources and (with_dev or u.split != "dev") and u.sentence not in held_out
-                       and unit_label(u, task) is not None)
+    held_out = set() if with_dev else {sentence_key(u.sentence) for u in data.units if u.split == "dev"}
+    return data.select(lambda u: u.source in sources and (with_dev or u.split != "dev") and unit_label(u, task) is not None
+                       and (with_dev or sentence_key(u.sentence) not in held_out))
 
 
 def make_pipeline(task: str, config: ModelConfig) -> Any:
@@ -186,7 +199,12 @@ def cross_validate(data: TrainingSet, task: str, config: ModelConfig, policy: Da
 
 def _fold(gold: TrainingSet, extra: TrainingSet, train_idx: Sequence[int], test_idx: Sequence[int],
           fit: Callable[[TrainingSet], Any]) -> np.ndarray:
-    side = TrainingSet(tuple(gold.units[i] for i in train_idx) + extra.units, tuple(gold.inputs[i] for i in train_idx) + extra.inputs)
+    """One fold: gold of the other folds plus the extra sources, minus any extra unit whose
+    sentence is a test sentence of this fold (a copy, e.g. units added with ``--add`` from the sample corpus)."""
+    tested = {sentence_key(gold.units[i].sentence) for i in test_idx}
+    kept = [i for i, u in enumerate(extra.units) if sentence_key(u.sentence) not in tested]
+    side = TrainingSet(tuple(gold.units[i] for i in train_idx) + tuple(extra.units[i] for i in kept),
+                       tuple(gold.inputs[i] for i in train_idx) + tuple(extra.inputs[i] for i in kept))
     return predict(fit(side), [gold.inputs[i] for i in test_idx])
 
 
@@ -221,24 +239,55 @@ def one_per_sentence(data: TrainingSet) -> TrainingSet:
 
 def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *, config: ModelConfig | None = None,
           policy: DataPolicy | None = None, registry: ActorRegistry | None = None, evaluate: bool = True, cv: bool = False,
-          corpora: Mapping[str, str | Path | None] | None = None) -> dict[str, Any]:
+          corpora: Mapping[str, str | Path | None] | None = None, add: str | Path | None = None,
+          add_source: str = USER_SOURCE, add_weight: float | None = None, add_cv_folds: int | None = None) -> dict[str, Any]:
     """Validate the data, report development metrics (and with ``cv`` the sample-gold CV),
     fit both models and save them.
 
     ``config`` holds the hyperparameters, ``policy`` the sources, weights and folds;
-    ``corpora`` gives the paths of the external corpora that reference records point into
-    (``news_pool``, ``gerntsa``). Returns the metadata written to ``model.json``.
+    ``registry`` the actors that labelled units may name and that are found (and masked) in
+    their sentences (default: the packaged registry); ``corpora`` gives the paths of the
+    external corpora that reference records point into (``news_pool``, ``gerntsa``).
+
+    Units of a source of the user's own (not one of :data:`~stance.dataset.SOURCES`) are
+    learnt by both models, weighted by ``policy.user_weight`` unless ``policy.weights`` lists
+    them. ``add`` is a coding sheet (:mod:`stance.coding`): its coded units join the data as
+    source ``add_source``, weighted ``add_weight`` (default ``policy.user_weight``), and
+    :func:`user_cross_validation` measures, in ``add_cv_folds`` folds grouped by article
+    (default ``policy.cv_folds``; 0: none; 1 is refused), how the model does on them before and
+    after they are added. An added unit that repeats a ``--data`` unit (same sentence, by
+    :func:`sentence_key`, and actor) replaces it: the models learn the user's label and leave the
+    ``--data`` copy out, so no unit is learnt twice (logged; counted in
+    ``trained_on.added.replaced_data_units``). Returns the metadata written to ``model.json``.
     """
     config, policy = config or ModelConfig(), policy or DataPolicy()
     started = time.perf_counter()
+    folds = policy.cv_folds if add_cv_folds is None else add_cv_folds
+    if add is not None and (folds < 0 or folds == 1):
+        raise DataValidationError([f"the before/after cross-validation on the added units needs at least 2 folds (0: none), got {folds}"])
+    registry = registry or load_actors()
     units = load_units(data_paths, actors=registry, corpora=corpora)
+    policy = policy.with_user_sources(sorted({u.source for u in units if u.source not in SOURCES}))
+    coded = None
+    replaced: set[str] = set()
+    if add is not None:
+        coded = read_coded_units(add, source=add_source, actors=registry)
+        replaced = _check_added(units, coded, add_source)
+        if replaced:
+            logger.warning("%d added unit(s) repeat a unit of the --data files (same sentence and actor): the models learn "
+                           "the added label and leave the --data copy out", len(replaced))
+        units = [*units, *coded.units]
+        policy = policy.with_user_sources([add_source], add_weight)
     data = prepare(units, registry)
-    sides = {task: training_side(data, task, policy) for task in ("stance", "sentiment")}
+    sides = {task: training_side(data, task, policy).select(lambda u: u.id not in replaced) for task in ("stance", "sentiment")}
     for task, side in sides.items():
         check_trainable(side, policy, task)
     side_models = fit_both(sides, config, policy) if evaluate or not policy.refit_with_dev else None
     results = evaluate_models(data, config, policy, models=side_models, cv=cv) if evaluate else {}
-    final = {task: training_side(data, task, policy, with_dev=policy.refit_with_dev) for task in sides}
+    if coded is not None and folds:
+        results.update(user_cross_validation(data, add_source, config, policy, folds=folds))
+    final = {task: training_side(data, task, policy, with_dev=policy.refit_with_dev).select(lambda u: u.id not in replaced)
+             for task in sides}
     stance_model, sentiment_model = fit_both(final, config, policy) if policy.refit_with_dev or side_models is None else side_models
     counts = Counter((u.source, u.stance) for u in final["stance"].units)
     metadata = {
@@ -248,6 +297,11 @@ def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *,
             "stance_rows": len(final["stance"].units), "sentiment_rows": len(final["sentiment"].units),
             "stance_counts": {f"{s}/{lab}": n for (s, lab), n in sorted(counts.items())},
             "development_splits_included": policy.refit_with_dev,
+            "actors": registry.source,
+            **({"added": {"file": coded.path, "sha256": data_fingerprint(coded.path), "source": add_source, "units": len(coded.units), "uncoded_rows": coded.uncoded,
+                          "articles": len({u.doc_id for u in coded.units}), "weight": policy.weight(add_source),
+                          "replaced_data_units": len(replaced)}}
+               if coded is not None else {}),
         },
         "config": asdict(config),
         "data_policy": asdict(policy),
@@ -256,6 +310,166 @@ def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *,
     }
     save_model(out_dir, stance=stance_model, sentiment=sentiment_model, metadata=metadata)
     return metadata
+
+
+def _check_added(units: Sequence[LabelledUnit], coded: CodedUnits, source: str) -> set[str]:
+    """Refuse added units whose source name or ids the ``--data`` files use already; return the
+    ids of the ``--data`` units that an added unit repeats (same :func:`sentence_key` and actor)."""
+    if any(u.source == source for u in units):
+        raise DataValidationError([f"{coded.path}: the --data files hold units of source {source!r} already; give the added "
+                                   "units another name with --add-source"])
+    ids = {u.id for u in units}
+    clashes = [f"{u.location}: unit id {u.id!r} occurs in the --data files too" for u in coded.units if u.id in ids]
+    if clashes:
+        raise DataValidationError(clashes)
+    added = {(sentence_key(u.sentence), u.actor) for u in coded.units}
+    return {u.id for u in units if u.actor is not None and (sentence_key(u.sentence), u.actor) in added}
+
+
+def user_cross_validation(data: TrainingSet, source: str, config: ModelConfig, policy: DataPolicy, *, folds: int = 5,
+                          n_jobs: int = N_JOBS) -> dict[str, Any]:
+    """How the models do on the user's units of ``source``, before and after learning from them.
+
+    The units are split into ``folds`` folds grouped by article (``doc_id``), articles that share
+    a sentence (agency copies, by :func:`sentence_key`) in one group (fewer folds when there are
+    fewer groups; stratified by stance, seeded by ``config.random_state``). Every unit of the
+    other data whose sentence is one of the user's sentences stays out of all these fits (the
+    test units would otherwise be learnt, with their labels, from the copy).
+    *Before*: the models fitted once on the other data alone (as the final model is: with the
+    development splits when ``policy.refit_with_dev``), scored on every unit. *After*: for each
+    fold, the models fitted on the other data plus the user's units of the other folds, scored
+    on that fold. Sentiment is scored once per sentence. Returns
+    ``{task}_user_cv_before`` / ``_after`` (:func:`metrics`) for each task with labelled units,
+    and ``user_cv`` (source, folds, articles, groups, base_units_dropped_as_overlap, seconds).
+
+    Raises
+    ------
+    DataValidationError
+        If ``folds`` is below 2.
+    """
+    from joblib import Parallel, delayed
+
+    if folds < 2:
+        raise DataValidationError([f"the before/after cross-validation on the added units needs at least 2 folds, got {folds}"])
+    started = time.perf_counter()
+    final = {task: training_side(data, task, policy, with_dev=policy.refit_with_dev) for task in TASKS}
+    own = data.select(lambda u: u.source == source)
+    own_sentences = {sentence_key(u.sentence) for u in own.units}
+
+    def overlaps(unit: LabelledUnit) -> bool:
+        return unit.source != source and sentence_key(unit.sentence) in own_sentences
+
+    base = {task: side.select(lambda u: u.source != source and not overlaps(u)) for task, side in final.items()}
+    dropped = {u.id for side in final.values() for u in side.units if overlaps(u)}
+    articles = sorted({u.doc_id for u in own.units})
+    groups = copy_groups(own.units)
+    n_folds = min(folds, len(set(groups)))
+    info: dict[str, Any] = {"source": source, "units": len(own.units), "articles": len(articles), "groups": len(set(groups)),
+                            "folds": n_folds, "weight": policy.weight(source), "base_units_dropped_as_overlap": len(dropped)}
+    if n_folds < 2:
+        logger.warning("no before/after cross-validation on the added units: they come from %d article(s) in %d group(s) "
+                       "(articles sharing a sentence count as one), at least 2 groups are needed", len(articles), len(set(groups)))
+        return {"user_cv": {**info, "skipped": "the added units come from fewer than 2 article groups"}}
+    if dropped:
+        logger.info("before/after check: %d unit(s) of the other data share a sentence with the added units and stay out of it",
+                    len(dropped))
+    y = np.asarray([u.stance for u in own.units], dtype=object)
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=config.random_state)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        splits = list(splitter.split(np.zeros(len(y)), y, groups))
+    fold_of = {own.units[i].id: k for k, (_, test) in enumerate(splits) for i in test}
+    scored = {"stance": own.select(lambda u: u.stance is not None),
+              "sentiment": one_per_sentence(own).select(lambda u: u.sentiment is not None)}
+    jobs: list[Any] = []
+    keys: list[tuple[str, int | None]] = []
+    for task in TASKS:
+        if not scored[task].units:
+            continue
+        jobs.append(delayed(_fit_predict)(base[task], task, config, policy, scored[task].inputs))
+        keys.append((task, None))
+        for k in range(n_folds):
+            side = TrainingSet(base[task].units + _in_fold(final[task], source, fold_of, k, False).units,
+                               base[task].inputs + _in_fold(final[task], source, fold_of, k, False).inputs)
+            test = _in_fold(scored[task], source, fold_of, k, True)
+            jobs.append(delayed(_fit_predict)(side, task, config, policy, test.inputs))
+            keys.append((task, k))
+    outputs = dict(zip(keys, Parallel(n_jobs=n_jobs)(jobs)))
+    results: dict[str, Any] = {}
+    for task in TASKS:
+        if (task, None) not in outputs:
+            continue
+        units = scored[task].units
+        y_true = [unit_label(u, task) for u in units]
+        after = np.empty(len(units), dtype=object)
+        for k in range(n_folds):
+            after[[i for i, u in enumerate(units) if fold_of[u.id] == k]] = outputs[(task, k)]
+        results[f"{task}_user_cv_before"] = metrics(y_true, list(outputs[(task, None)]))
+        results[f"{task}_user_cv_after"] = metrics(y_true, after.tolist())
+    results["user_cv"] = {**info, "seconds": round(time.perf_counter() - started, 1)}
+    return results
+
+
+def copy_groups(units: Sequence[LabelledUnit]) -> list[str]:
+    """The fold group of every unit: its article (``doc_id``), with articles that share a sentence
+    (by :func:`sentence_key`; agency copies) merged into one group, named by its smallest ``doc_id``.
+
+    >>> u = [LabelledUnit(f"i{i}", d, "user", s, "x", "m", 0, 1, "neutral", None)
+    ...      for i, (d, s) in enumerate([("a", "Eins."), ("b", "Zwei."), ("c", "Eins. "), ("c", "Drei.")])]
+    >>> copy_groups(u)
+    ['a', 'b', 'a', 'a']
+    """
+    parent: dict[str, str] = {}
+
+    def root(doc: str) -> str:
+        while parent.setdefault(doc, doc) != doc:
+            doc = parent[doc]
+        return doc
+
+    first_doc: dict[str, str] = {}
+    for unit in units:
+        a, b = root(unit.doc_id), root(first_doc.setdefault(sentence_key(unit.sentence), unit.doc_id))
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    return [root(u.doc_id) for u in units]
+
+
+def _in_fold(data: TrainingSet, source: str, fold_of: Mapping[str, int], fold: int, inside: bool) -> TrainingSet:
+    """The units of ``source`` in fold ``fold`` (``inside``) or in the other folds."""
+    return data.select(lambda u: u.source == source and (fold_of[u.id] == fold) == inside)
+
+
+def _fit_predict(side: TrainingSet, task: str, config: ModelConfig, policy: DataPolicy, inputs: Sequence[TargetText]) -> np.ndarray:
+    return predict(fit_model(side, task, config, policy), inputs)
+
+
+def format_user_cv(results: Mapping[str, Any]) -> str:
+    """The before/after figures of :func:`user_cross_validation` as a few lines of text."""
+    info = results.get("user_cv")
+    if info is None:
+        return ""
+    head = (f"added units ({info['source']}, weight {info['weight']:g}): {info['units']} units from {info['articles']} articles")
+    if info.get("groups", info["articles"]) != info["articles"]:
+        head += f" ({info['groups']} groups: articles sharing a sentence stay together)"
+    if "skipped" in info:
+        return f"{head}; no before/after figures: {info['skipped']}"
+    lines = [f"{head}, cross-validated in {info['folds']} folds grouped by article ({info['seconds']} s)"]
+    if info.get("base_units_dropped_as_overlap"):
+        lines.append(f"  {info['base_units_dropped_as_overlap']} unit(s) of --data share a sentence with the added units "
+                     "and are left out of the before and after fits")
+    lines.append(f"  {'':<10}{'':<8}{'macro-F1':>9}" + "".join(f"{'F1 ' + lab[:3]:>9}" for lab in LABELS) + f"{'n':>6}")
+    for task in TASKS:
+        for when in ("before", "after"):
+            row = results.get(f"{task}_user_cv_{when}")
+            if row is not None:
+                lines.append(f"  {task:<10}{when:<8}{row['macro_f1']:>9.3f}"
+                             + "".join(f"{row['per_class'][lab]['f1']:>9.3f}" for lab in LABELS) + f"{row['n']:>6}")
+    for task in TASKS:
+        row = results.get(f"{task}_user_cv_before")
+        absent = [lab for lab in LABELS if row is not None and not row["per_class"][lab]["support"]]
+        if absent:
+            lines.append(f"  no {task} unit is labelled {' or '.join(absent)}: its F1 of 0 counts in the macro-F1")
+    return "\n".join(lines)
 
 
 def fit_both(sides: Mapping[str, TrainingSet], config: ModelConfig, policy: DataPolicy, *, n_jobs: int = 2) -> tuple[Any, Any]:

@@ -104,7 +104,8 @@ def test_dataset_news_split_is_grouped_by_outlet():
     ({"sentence": "   "}, "empty sentence"),
     ({"start": 1}, "not the mention 'Putin'"),
     ({"end": 99}, "not a span of the sentence"),
-    ({"source": "web"}, "source 'web' is not one of"),
+    ({"source": "my source!"}, "source 'my source!' is not a name"),
+    ({"source": "mine", "corpus": "news_pool"}, "only the shipped sources .* refer to an external corpus"),
     ({"colour": "red"}, "unknown field"),
     ({"actor_error": True}, "carries no stance"),
     ({"id": ""}, "id must be a non-empty string"),
@@ -132,7 +133,7 @@ def test_dataset_reports_all_problems_at_once(tmp_path):
             {**GOOD, "id": "a-0000-putin"}]
     path = write_jsonl(tmp_path / "d.jsonl", rows)
     with pytest.raises(DataValidationError) as info:
-        load_units(path)
+        load_units(path, check_sorted=True)
     text = "\n".join(info.value.problems)
     assert "duplicate id 'c-0001-putin'" in text
     assert "conflicting stance 'positive'" in text

@@ -36,7 +36,7 @@ def test_features_frames_without_target_are_zero_and_shape_is_fixed():
     matrix = f.transform(TargetMasker().fit_transform([TargetText("Kein Akteur hier.", ((0, 0),))]))
     assert matrix.shape == (1, len(f.feature_names_)) and not matrix.any()
     assert list(f.get_feature_names_out())[0] == "frame_speaker"
-    assert clone(FrameFeatures(window=3, drop_neutral_words=True)).get_params() == {"window": 3, "drop_neutral_words": True}
+    assert clone(FrameFeatures(window=3, drop_neutral_words=True)).get_params() == {"window": 3, "drop_neutral_words": True, "language": "de"}
     with pytest.raises(ValueError, match="window must be >= 1"):
         FrameFeatures(window=0).fit(None)
 

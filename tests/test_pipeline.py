@@ -60,16 +60,27 @@ class _DyingExecutor:
 
 
 def test_pipeline_batches_of_a_dead_worker_are_scored_here(monkeypatch, analyzer, sample_result):
-    from joblib.externals import loky
+    import joblib.executor
 
     executor = _DyingExecutor()
-    monkeypatch.setattr(loky, "get_reusable_executor", lambda max_workers: executor)
+    monkeypatch.setattr(joblib.executor, "get_memmapping_executor", lambda n_jobs: executor)
     monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
     result = stance.analyze_corpus(analyzer=analyzer, jobs=2)
     assert executor.submitted >= 2
     pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
     pd.testing.assert_frame_equal(result.articles, sample_result.articles)
+
+
+def test_pipeline_two_jobs_then_joblib_parallel_in_the_same_process(monkeypatch, analyzer, sample_result):
+    """Analysis with workers, then training-style joblib.Parallel: the pool is shared, not broken."""
+    from joblib import Parallel, delayed
+
+    monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
+    result = stance.analyze_corpus(analyzer=analyzer, jobs=2)
+    pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
 
 
 def test_pipeline_extra_input_columns_pass_through(tmp_path, analyzer):

@@ -49,3 +49,28 @@ def test_training_actor_mean_agreement_needs_enough_units_per_actor():
     assert result["mean_abs_error"] == pytest.approx((0.1 + 0.2 + 0.4) / 3)
     assert result["pearson_r"] == pytest.approx(0.98667, abs=1e-4)  # r of (0, -1, 1) and (0.1, -0.8, 0.6)
     assert actor_mean_agreement(units[:2], scores[:2], min_units=3)["pearson_r"] is None
+
+
+def test_training_cv_fold_never_trains_on_a_copy_of_its_test_sentence(monkeypatch):
+    """An extra-source unit with the same sentence as a test unit of a fold is left out of that fold's training."""
+    from stance import training
+    from stance.training import TrainingSet, _fold
+
+    Unit = type("Unit", (), {})
+
+    def unit(sentence, source):
+        u = Unit()
+        u.sentence, u.source = sentence, source
+        return u
+
+    gold = TrainingSet((unit("A sagt.", "sample"), unit("B sagt.", "sample")), ("in-a", "in-b"))
+    extra = TrainingSet((unit(" A  sagt. ", "user"), unit("C sagt.", "user")), ("copy-of-a", "in-c"))
+    seen = []
+
+    def fit(side):
+        seen.append(side.inputs)
+        return "model"
+
+    monkeypatch.setattr(training, "predict", lambda model, inputs: list(inputs))
+    assert _fold(gold, extra, [1], [0], fit) == ["in-a"]
+    assert seen == [("in-b", "in-c")]
