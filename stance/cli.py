@@ -57,6 +57,28 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=0, help="worker processes (default 0 = all cores)")
 
 
+def _add_language_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    from .lang import DEFAULT_LANGUAGE, available_languages
+
+    parser.add_argument("--language", default=DEFAULT_LANGUAGE, choices=available_languages(), metavar="CODE",
+                        help=f"{what}: one of {', '.join(available_languages())} (default {DEFAULT_LANGUAGE})")
+
+
+def _add_training_jobs_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=_positive_int, default=2, metavar="N",
+                        help="worker processes of the fits and cross-validation folds (default 2)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _add_corpora_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pool", type=Path, help="the news pool (pool.jsonl or its folder) that news.jsonl refers to "
                         "(default: [corpora] in --config, else ../shared/corpus/news_pool/)")
@@ -145,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "units (at least 2; default: cv_folds in [data], 5; fewer when there are fewer articles; 0 = none, faster)")
     p.add_argument("--actors", type=Path, help="actor registry TOML/JSON (extends the default unless replace = true) that the "
                    "labelled units' actors come from; give the same file to `stance report` with this model")
+    _add_language_arg(p, "the language pack the models are built in (spaCy pipeline, actor registry, lexicon, cue and frame "
+                         "words), recorded in model.json")
+    _add_training_jobs_arg(p)
     _add_corpora_args(p)
     _add_common(p)
 
@@ -171,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("reports/model"), help="output folder (default: reports/model)")
     p.add_argument("--actors", type=Path, help="actor registry TOML/JSON that the labelled units' actors come from "
                    "(extends the default unless replace = true)")
+    _add_language_arg(p, "the language pack the compared models are built in")
+    _add_training_jobs_arg(p)
     _add_corpora_args(p)
     _add_common(p)
 
@@ -605,8 +632,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.add_cv_folds is not None and (args.add_cv_folds < 0 or args.add_cv_folds == 1):
         raise InputFormatError(f"--add-cv-folds must be 0 (no before/after figures) or at least 2 folds, got {args.add_cv_folds}")
     meta = train(args.data, args.out, config=load_model_config(args.config), policy=load_data_policy(args.config),
-                 registry=load_actors(args.actors), evaluate=not args.no_eval, cv=args.cv, corpora=_corpora(args),
-                 add=args.add, add_source=args.add_source, add_weight=args.add_weight, add_cv_folds=args.add_cv_folds)
+                 registry=load_actors(args.actors, language=args.language), evaluate=not args.no_eval, cv=args.cv,
+                 corpora=_corpora(args), add=args.add, add_source=args.add_source, add_weight=args.add_weight,
+                 add_cv_folds=args.add_cv_folds, language=args.language, n_jobs=args.jobs)
     if not args.quiet:
         print(f"stance: trained on {meta['trained_on']['stance_rows']} stance / {meta['trained_on']['sentiment_rows']} "
               f"sentiment units in {meta['train_seconds']} s -> {args.out}")
@@ -627,7 +655,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``stance evaluate``."""
-    from .evaluation import evaluate_model_on
+    from .training import evaluate_model_on
 
     report = evaluate_model_on(args.model, args.data, split=args.split, task=args.task, out=args.out, corpora=_corpora(args),
                                actors=args.actors)
@@ -639,10 +667,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_model_report(args: argparse.Namespace) -> int:
     """``stance model-report``."""
     from .config import load_data_policy, load_model_config
-    from .evaluation import write_model_report
+    from .training import write_model_report
 
     path = write_model_report(args.data, args.out, config=load_model_config(args.config), policy=load_data_policy(args.config),
-                              corpora=_corpora(args), actors=args.actors)
+                              corpora=_corpora(args), actors=args.actors, n_jobs=args.jobs, language=args.language)
     if not args.quiet:
         print(f"stance: model report -> {path}")
     return EXIT_OK
@@ -707,7 +735,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         for path in (out, key):
             clean_stale_temp_files(path)
         exclude = (out, key, lock)
-        registry = None
+        registry, language = None, None
         if args.mentions is not None:
             frame = _read_mentions(args.mentions)
             if args.mentions.suffix.lower() not in (".jsonl", ".parquet"):
@@ -717,7 +745,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             failed = _nothing_read(result, args, out, started)
             if failed is not None:
                 return failed
-            frame, registry = result.mentions, analyzer.registry
+            frame, registry, language = result.mentions, analyzer.registry, analyzer.language
         sample = draw_sample(frame, args.n, by=args.by, seed=args.seed, uncertain=args.uncertain)
         model = None
         if args.mentions is None:
@@ -732,7 +760,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             if args.corpus:
                 _check_inputs(args.corpus)
             sentences = corpus_sentences(*args.corpus, article_ids=set(sample["article_id"].astype(str)),
-                                         ingest=_ingest_config(args, exclude), registry=registry)
+                                         ingest=_ingest_config(args, exclude), registry=registry, language=language)
         else:
             log.warning("drawn from %s without the corpus: the context_before/context_after cells are empty "
                         "(give the corpus files too to fill them)", args.mentions)

@@ -564,21 +564,31 @@ def write_coding_sheet(sample: pd.DataFrame, path: str | Path, *, sentences: Map
 
 
 def corpus_sentences(*paths: str | Path, article_ids: Iterable[str], ingest: IngestConfig | None = None,
-                     registry: ActorRegistry | None = None) -> dict[str, tuple[Sentence, ...]]:
+                     registry: ActorRegistry | None = None, language: str | None = None) -> dict[str, tuple[Sentence, ...]]:
     """The sentences of the given articles, read again from the corpus (to locate targets and fill the context cells).
 
     Read with the same options as the analysis, the articles get the same ids and the same
-    sentence split as in the mentions table.
+    sentence split as in the mentions table. ``language`` is the code of the model's language
+    pack (:attr:`stance.scoring.Analyzer.language`): its spaCy pipeline splits the sentences and,
+    unless ``ingest`` names a language, its month names and boilerplate words read the corpus, as
+    in the analysis (default: ``ingest.language``, else German).
     """
+    from dataclasses import replace
+
     from .actors import resolve_registry
     from .articles import iter_corpus
-    from .config import NlpConfig
+    from .config import IngestConfig, NlpConfig
+    from .lang import DEFAULT_LANGUAGE
     from .nlp import load_nlp
     from .records import Article
     from .sentences import split_sentences
 
     wanted = set(article_ids)
-    nlp = load_nlp(NlpConfig(), resolve_registry(registry))
+    ingest = ingest or IngestConfig()
+    language = language or ingest.language or DEFAULT_LANGUAGE
+    if ingest.language is None:
+        ingest = replace(ingest, language=language)
+    nlp = load_nlp(NlpConfig(lang=language), resolve_registry(registry, language=language))
     found: dict[str, tuple[Sentence, ...]] = {}
     for item in iter_corpus(*paths, config=ingest):
         if isinstance(item, Article) and item.id in wanted and item.id not in found:

@@ -1,6 +1,8 @@
-"""Stage 9, plots: matplotlib figures from the aggregate tables.
+"""Stage 9, plots: matplotlib figures from the aggregate tables (and the confusion matrices
+of ``stance evaluate``, ``stance validate`` and the model report).
 
-Every function takes a DataFrame (from :mod:`stance.aggregates`) and an optional ``ax``,
+Every function takes a DataFrame (from :mod:`stance.aggregates`; :func:`plot_confusion`: a
+metrics dict) and an optional ``ax``,
 returns the ``Figure`` and never calls ``plt.show()``; figures are ``matplotlib.figure.Figure``
 objects saved without pyplot, so importing this module leaves the user's matplotlib backend
 alone. Every figure has a bounded size whatever the corpus: the heatmap, the actor overview
@@ -32,6 +34,7 @@ from matplotlib.lines import Line2D
 from .aggregates import IMPLAUSIBLE, UNDATED, period_number, period_start
 from .config import ReportConfig
 from .io import atomic_write_bytes
+from .records import LABELS
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 STANCE_AXIS = "Mean stance score (−1 negative … +1 positive)"
@@ -214,6 +217,28 @@ def plot_heatmap(by_article: pd.DataFrame, *, ax: Axes | None = None, min_mentio
     ax.set_xlabel("Article (ordered by date)")
     colorbar = figure.colorbar(image, ax=ax, shrink=0.85, pad=0.01)
     colorbar.set_label("Mean stance score")
+    return figure
+
+
+def plot_confusion(result: dict[str, Any], *, ax: Axes | None = None, title: str = "") -> Figure:
+    """A confusion matrix: counts and row shares (colour: share of the true class), with the macro-F1.
+
+    ``result`` holds ``confusion`` (``labels`` and ``matrix``, rows = true, columns = predicted)
+    and ``macro_f1``, as :func:`stance.training.metrics` returns them.
+    """
+    labels = list(result["confusion"].get("labels") or LABELS)
+    matrix = np.asarray(result["confusion"]["matrix"], dtype=float)
+    share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    figure, ax = _new_axes(ax, (5.2, 4.4))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for (r, c), v in np.ndenumerate(matrix):
+        ax.text(c, r, f"{int(v)}\n{share[r, c]:.0%}", ha="center", va="center", fontsize=9, color="white" if share[r, c] > 0.6 else "black")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true (gold)")
+    ax.set_title(f"{escape_mathtext(title)}\nmacro-F1 {result['macro_f1']:.3f}", fontsize=9)
+    figure.colorbar(image, ax=ax, shrink=0.8, label="share of the true class")
     return figure
 
 

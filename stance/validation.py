@@ -438,8 +438,8 @@ def write_validation(result: dict[str, Any], out: str | Path) -> list[Path]:
     """
     import json
 
-    from .evaluation import save_confusion
     from .io import StagedFolder, atomic_write_text, output_lock
+    from .plots import plot_confusion, save_figure
 
     with output_lock(out), StagedFolder(out, VALIDATION_FILES, kind="validation") as staged:
         names = ["validation.json", "validation.md"]
@@ -447,7 +447,7 @@ def write_validation(result: dict[str, Any], out: str | Path) -> list[Path]:
         atomic_write_text(staged.path / "validation.md", render_summary(result))
         for task in TASKS:
             if result[task]["n"]:
-                save_confusion(result[task], staged.path / f"confusion_{task}.png", title=f"{task}: model vs. coder")
+                save_figure(plot_confusion(result[task], title=f"{task}: model vs. coder"), staged.path / f"confusion_{task}.png")
                 names += [f"confusion_{task}.png", f"confusion_{task}.svg"]
         staged.commit()
         return [staged.target / name for name in names]

@@ -230,10 +230,10 @@ def test_adapt_user_cv_folds_never_train_on_their_test_sentences(tmp_path, monke
     """
     import numpy as np
 
-    from stance import training
     from stance.actors import load_actors
     from stance.coding import read_coding_sheet
     from stance.config import ModelConfig
+    from stance.training import fit as training
 
     rows = sheet_rows(articles=6)[:-1]
     rows += [dict(r, unit_id=f"copy-{i}", article_id="agentur/6") for i, r in enumerate(rows[:6])]
@@ -246,7 +246,8 @@ def test_adapt_user_cv_folds_never_train_on_their_test_sentences(tmp_path, monke
     data = training.prepare([*base, *coded.units], actors)
     calls: list[tuple[str, tuple, list]] = []
 
-    def record(side, task, config, policy, inputs):
+    def record(side, task, config, policy, inputs, language):
+        assert language == "de"
         calls.append((task, side.units, list(inputs)))
         return np.asarray(["positive"] * len(inputs), dtype=object)
 

@@ -20,6 +20,9 @@ def test_cli_bad_usage_exit_2(capsys):
     assert main([]) == 2
     assert main(["report", "--freq", "year"]) == 2
     assert main(["nonsense"]) == 2
+    for bad in (["--language", "zz"], ["--jobs", "0"], ["--jobs", "two"]):  # refused before any data is read
+        assert main(["train", "--data", "missing.jsonl", "--out", "unused", *bad]) == 2
+        assert main(["model-report", "--data", "missing.jsonl", *bad]) == 2
 
 
 def test_cli_missing_corpus_exit_2_without_traceback(tmp_path, capsys):
@@ -69,9 +72,10 @@ def test_cli_train_and_evaluate_tiny(tmp_path, capsys):
     config = tmp_path / "c.toml"
     config.write_text("[model]\nchar_ngram_max = 3\n[data]\nmin_rows = 10\ncv_folds = 3\n", encoding="utf-8")
     model = tmp_path / "model"
-    assert main(["train", "--data", str(data), "--out", str(model), "--config", str(config), "--quiet", "--cv"]) == 0
+    assert main(["train", "--data", str(data), "--out", str(model), "--config", str(config), "--quiet", "--cv",
+                 "--language", "de", "--jobs", "1"]) == 0
     meta = json.loads((model / "model.json").read_text())
-    assert meta["data_policy"]["min_rows"] == 10 and meta["config"]["char_ngram_max"] == 3 and len(meta["trained_on"]["data_sha256"]) == 64
+    assert meta["language"] == "de" and meta["data_policy"]["min_rows"] == 10 and meta["config"]["char_ngram_max"] == 3 and len(meta["trained_on"]["data_sha256"]) == 64
     assert "stance_cv" in meta["metrics"]
     out = tmp_path / "eval"
     assert main(["evaluate", "--model", str(model), "--data", str(data), "--out", str(out)]) == 0

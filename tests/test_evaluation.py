@@ -1,4 +1,4 @@
-"""stance.evaluation: baselines as estimators, the paired bootstrap, variants, metrics files and the evaluate command."""
+"""stance.training.evaluation and .baselines: baselines as estimators, the paired bootstrap, variants, metrics files and the evaluate command."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from sklearn.metrics import f1_score
 
 from conftest import tiny_rows, write_jsonl
 from stance.config import DataPolicy, ModelConfig
-from stance.evaluation import (LexiconRuleClassifier, evaluate_model_on, format_metrics, majority_baseline, paired_bootstrap,
-                               per_actor, pipeline_variants, policy_variants, save_confusion)
 from stance.features import TargetText
 from stance.model import make_stance_pipeline
+from stance.plots import plot_confusion, save_figure
 from stance.records import LABELS
-from stance.training import metrics, prepare, train
+from stance.training import (LexiconRuleClassifier, evaluate_model_on, format_metrics, majority_baseline, metrics, paired_bootstrap,
+                             per_actor, pipeline_variants, policy_variants, prepare, train)
 from stance.dataset import load_units
 
 LABEL_LIST = list(LABELS)
@@ -25,7 +25,7 @@ LABEL_LIST = list(LABELS)
 
 def test_evaluation_lexicon_rule_is_a_plain_estimator():
     rule = LexiconRuleClassifier()
-    assert rule.get_params() == {} and isinstance(clone(rule), LexiconRuleClassifier)
+    assert rule.get_params() == {"language": "de"} and isinstance(clone(rule), LexiconRuleClassifier)
     with pytest.raises(NotFittedError):
         rule.predict([TargetText("Ein Desaster.", ((0, 1),))])
     assert rule.fit([TargetText("x", ((0, 1),))], ["neutral"]) is rule
@@ -91,8 +91,12 @@ def test_evaluation_format_metrics_and_confusion_plot(tmp_path):
     text = format_metrics(result, title="t")
     assert f"macro-F1 {result['macro_f1']:.3f}" in text and "positive" in text
     assert text.splitlines()[-3].split() == ["negative", "1", "1", "0"]  # confusion row: true negative
-    path = save_confusion(result, tmp_path / "confusion.png", title="t")
-    assert path.stat().st_size > 0 and (tmp_path / "confusion.svg").stat().st_size > 0
+    figure = plot_confusion(result, title="t $5")
+    ax = figure.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == LABEL_LIST and ax.get_title() == f"t \\$5\nmacro-F1 {result['macro_f1']:.3f}"
+    assert [t.get_text() for t in ax.texts][:3] == ["1\n50%", "1\n50%", "0\n0%"]  # row of the true negatives: counts and shares
+    png, svg = save_figure(figure, tmp_path / "confusion.png")
+    assert png.stat().st_size > 0 and svg == tmp_path / "confusion.svg" and svg.stat().st_size > 0
 
 
 def test_evaluation_evaluate_model_on_writes_what_it_prints(tmp_path):

@@ -17,19 +17,20 @@ import pytest
 
 import stance
 import stance.lang
-from stance.config import DataPolicy, IngestConfig, ModelConfig, NlpConfig
-from stance.dataset import LabelledUnit
+from stance.config import DataPolicy, IngestConfig, NlpConfig
+from stance.dataset import LabelledUnit, load_units
+from stance.coding import corpus_sentences
 from stance.dates import parse_date
 from stance.errors import UnknownLanguageError
 from stance.features import LexiconFeatures, TargetMasker, TargetText, load_lexicon
 from stance.lang import GERMAN, LanguagePack, get_pack, register_pack
 from stance.language import not_german_reason
 from stance.mentions import actor_matcher, find_mentions, undated_refs, unit_spans
-from stance.model import make_sentiment_pipeline, make_stance_pipeline, model_language
+from stance.model import model_language
 from stance.nlp import load_nlp
-from stance.persistence import META_FILE, save_model
+from stance.persistence import META_FILE, load_model
 from stance.pipeline import _score_batch_in_worker
-from stance.training import TrainingSet, fit_model
+from stance.training import TrainingSet, prepare, train
 
 STANCE_DIR = Path(stance.__file__).resolve().parent
 
@@ -141,13 +142,35 @@ def test_language_pack_toy_mentions_dates_and_language_check(toy_pack):
     assert load_lexicon(False, "xx") == TOY_LEXICON
 
 
-def test_language_pack_toy_trains_saves_loads_and_scores(toy_pack, tmp_path, monkeypatch):
+def _write_toy_units(path: Path, data: TrainingSet) -> Path:
+    fields = ("id", "doc_id", "source", "sentence", "actor", "mention", "start", "end", "stance", "sentiment")
+    path.write_text("".join(json.dumps({f: getattr(u, f) for f in fields}, ensure_ascii=False) + "\n" for u in data.units),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_language_pack_toy_trains_through_stance_training(toy_pack, tmp_path, n_jobs):
+    """``stance.training.train(..., language="xx")``: the toy registry, spaCy pipeline and lexicon; model.json says "xx".
+    With worker processes the pack registered at run time is sent to them."""
     data = _units(toy_pack)
-    config = ModelConfig()
-    stance_model = fit_model(data, "stance", config, DataPolicy(), pipeline=make_stance_pipeline(config, language="xx"))
-    sentiment_model = fit_model(data, "sentiment", config, DataPolicy(), pipeline=make_sentiment_pipeline(config, language="xx"))
-    assert model_language(stance_model) == model_language(sentiment_model) == "xx"
-    folder = save_model(tmp_path / "model", stance=stance_model, sentiment=sentiment_model, metadata={})
+    path = _write_toy_units(tmp_path / "toy.jsonl", data)
+    units = load_units(path, actors=stance.load_actors(language="xx"))
+    assert prepare(units, language="xx").inputs == data.inputs  # spans found as analysis finds them
+    meta = train(path, tmp_path / "model", policy=DataPolicy(min_rows=10, cv_folds=3), evaluate=False, language="xx", n_jobs=n_jobs)
+    saved = json.loads((tmp_path / "model" / META_FILE).read_text(encoding="utf-8"))
+    assert saved["language"] == "xx" and meta["trained_on"]["actors"] == str(toy_pack.actors_file)
+    assert meta["trained_on"]["stance_rows"] == meta["trained_on"]["sentiment_rows"] == len(TOY_UNITS)
+    loaded = load_model(tmp_path / "model")
+    assert model_language(loaded.stance) == model_language(loaded.sentiment) == "xx"
+    with pytest.raises(UnknownLanguageError):
+        train(path, tmp_path / "other", policy=DataPolicy(min_rows=10), evaluate=False, language="zz")
+
+
+def test_language_pack_toy_trains_saves_loads_and_scores(toy_pack, tmp_path, monkeypatch):
+    path = _write_toy_units(tmp_path / "toy.jsonl", _units(toy_pack))
+    folder = tmp_path / "model"
+    train(path, folder, policy=DataPolicy(min_rows=10), evaluate=False, language="xx", n_jobs=1)
     assert json.loads((folder / META_FILE).read_text(encoding="utf-8"))["language"] == "xx"
 
     analyzer = stance.load(folder)
@@ -164,6 +187,12 @@ def test_language_pack_toy_trains_saves_loads_and_scores(toy_pack, tmp_path, mon
     result = stance.analyze_corpus(corpus, analyzer=analyzer, jobs=1)
     assert sorted(zip(result.mentions["actor"], result.mentions["date"].astype(str))) == [("alba", "2025-05-03"), ("boris", "2025-05-03")]
     assert list(result.articles["reason"].dropna()) == ["not Toyish: looks like German (function words: German 50%, Toyish 0%)"]
+    # `stance sample` reads the sentences again in the model's language: the same article ids and sentences.
+    ids = set(result.mentions["article_id"])
+    again = corpus_sentences(corpus, article_ids=ids, registry=analyzer.registry, language=analyzer.language)
+    assert set(again) == ids and set(result.mentions["sentence"]) <= {s.text for sentences in again.values() for s in sentences}
+    german = corpus_sentences(corpus, article_ids=ids, registry=analyzer.registry)  # German month names: the date line stays text
+    assert not set(result.mentions["sentence"]) <= {s.text for sentences in german.values() for s in sentences}
     # A worker process (a fresh registry) registers the pack it is sent.
     articles = stance.load_articles(corpus / "a.txt", config=IngestConfig(language="xx")).articles
     monkeypatch.setattr(stance.lang, "_PACKS", {"de": GERMAN})
@@ -211,11 +240,13 @@ def _string_constants(tree: ast.AST) -> list[str]:
 def test_language_pack_no_german_word_lists_outside_stance_lang():
     marker = re.compile(r"(?<![a-zäöüß])(?:" + "|".join(GERMAN_MARKERS) + r")(?![a-zäöüß])", re.IGNORECASE)
     found = []
-    for path in sorted(STANCE_DIR.glob("*.py")):
+    paths = sorted(p for p in STANCE_DIR.rglob("*.py") if "lang" not in p.relative_to(STANCE_DIR).parts[:-1])
+    assert STANCE_DIR / "training" / "fit.py" in paths
+    for path in paths:
         for text in _string_constants(ast.parse(path.read_text(encoding="utf-8"))):
             hit = marker.search(text)
             if hit and not _is_message(text):
-                found.append(f"{path.name}: {hit.group(0)!r} in {text[:60]!r}")
+                found.append(f"{path.relative_to(STANCE_DIR)}: {hit.group(0)!r} in {text[:60]!r}")
     assert not found, "German words outside stance/lang/:\n" + "\n".join(found)
 
 

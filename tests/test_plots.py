@@ -83,7 +83,7 @@ def test_plots_import_leaves_the_matplotlib_backend_alone(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys, pathlib; import matplotlib; matplotlib.use('svg'); import stance.plots, stance.report, stance.evaluation; "
+    code = ("import sys, pathlib; import matplotlib; matplotlib.use('svg'); import stance.plots, stance.report, stance.training; "
             "from stance.plots import save_figure; from matplotlib.figure import Figure; "
             "f = Figure(); f.add_subplot().plot([0, 1]); save_figure(f, pathlib.Path(sys.argv[1]) / 'x'); "
             "print(matplotlib.get_backend())")

@@ -1,4 +1,4 @@
-"""stance.training: training sides, development splits and the per-actor mean agreement."""
+"""stance.training (fit): training sides, development splits and the per-actor mean agreement."""
 
 from __future__ import annotations
 
@@ -53,8 +53,9 @@ def test_training_actor_mean_agreement_needs_enough_units_per_actor():
 
 def test_training_cv_fold_never_trains_on_a_copy_of_its_test_sentence(monkeypatch):
     """An extra-source unit with the same sentence as a test unit of a fold is left out of that fold's training."""
-    from stance import training
-    from stance.training import TrainingSet, _fold
+    from stance.training import TrainingSet
+    from stance.training import fit as training
+    from stance.training.fit import _fold
 
     Unit = type("Unit", (), {})
 

@@ -1,4 +1,4 @@
-"""Fit, cross-validate and evaluate the stance and sentiment models.
+"""Fit, cross-validate and evaluate the stance and sentiment models (``stance train``).
 
 Evaluation never leaks. The primary figure is the **news development split**: real German
 news units whose outlets never occur on the training side (the split is fixed in
@@ -8,6 +8,11 @@ on the training side) and the GerNTSA development split (grouped by sentence). E
 comes from models fitted without the units it is measured on; with ``refit_with_dev`` (the
 default) the shipped model is then fitted once more on every labelled unit, development
 splits included, and its metadata says so.
+
+Every function that builds spans or pipelines takes the ``language`` of the
+:class:`~stance.lang.LanguagePack` (default German): the spaCy pipeline and actor registry
+that find the spans, the lexicon, cue and frame words of the features; ``model.json`` records
+it. Functions that fit several models take ``n_jobs``, the number of worker processes.
 """
 
 from __future__ import annotations
@@ -26,19 +31,19 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold
 
-from .actors import ActorRegistry, load_actors
-from .config import DataPolicy, ModelConfig, NlpConfig
-from .dataset import SOURCES, USER_SOURCE, CodedUnits, LabelledUnit, data_fingerprint, load_units, read_coded_units
-from .errors import DataValidationError
-from .features import TargetText
-from .mentions import actor_matcher, undated_refs, unit_spans
-from .model import check_labels, make_sentiment_pipeline, make_stance_pipeline, score_from_proba
-from .nlp import load_nlp
-from .persistence import save_model
-from .records import LABELS
+from ..actors import ActorRegistry, load_actors
+from ..config import DataPolicy, ModelConfig, NlpConfig
+from ..dataset import SOURCES, USER_SOURCE, CodedUnits, LabelledUnit, data_fingerprint, load_units, read_coded_units
+from ..errors import DataValidationError
+from ..features import TargetText
+from ..lang import DEFAULT_LANGUAGE, LanguagePack, available_languages, get_pack, register_pack
+from ..mentions import actor_matcher, undated_refs, unit_spans
+from ..model import check_labels, make_sentiment_pipeline, make_stance_pipeline, score_from_proba
+from ..nlp import load_nlp
+from ..persistence import save_model
+from ..records import LABELS
 
 logger = logging.getLogger(__name__)
-N_JOBS = 2  # worker processes for cross-validation folds
 DEV_SOURCES: tuple[str, ...] = ("news", "gerntsa")
 TASKS: tuple[str, ...] = ("stance", "sentiment")
 
@@ -56,8 +61,10 @@ class TrainingSet:
         return TrainingSet(tuple(u for u, _ in pairs), tuple(x for _, x in pairs))
 
 
-def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None) -> TrainingSet:
-    """Attach target and other-actor spans to usable units (detection by the registry).
+def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None, *,
+            language: str = DEFAULT_LANGUAGE) -> TrainingSet:
+    """Attach target and other-actor spans to usable units (detection by the registry, default
+    the registry of the language pack ``language``, with that pack's spaCy pipeline).
 
     The labelled span is always a target span; further references to the same actor and
     references to other actors are found with the same matcher that runs at analysis time,
@@ -65,7 +72,7 @@ def prepare(units: Sequence[LabelledUnit], registry: ActorRegistry | None = None
     no date, so roles are never resolved: a role the unit's actor can hold counts as the target.
     """
     usable = [u for u in units if u.usable]
-    nlp = load_nlp(NlpConfig(), registry or load_actors())
+    nlp = load_nlp(NlpConfig(lang=language), registry or load_actors(language=language))
     matcher = actor_matcher(nlp)
     sentences = sorted({u.sentence for u in usable})
     refs = {sentence: undated_refs(doc, matcher) for sentence, doc in zip(sentences, nlp.pipe(sentences, batch_size=256))}
@@ -147,14 +154,17 @@ def training_side(data: TrainingSet, task: str, policy: DataPolicy, *, with_dev:
                        and (with_dev or sentence_key(u.sentence) not in held_out))
 
 
-def make_pipeline(task: str, config: ModelConfig) -> Any:
-    """The unfitted pipeline of ``task`` ("stance" or "sentiment")."""
-    return make_stance_pipeline(config) if task == "stance" else make_sentiment_pipeline(config)
+def make_pipeline(task: str, config: ModelConfig, language: str = DEFAULT_LANGUAGE) -> Any:
+    """The unfitted pipeline of ``task`` ("stance" or "sentiment") in the language pack ``language``."""
+    if task == "stance":
+        return make_stance_pipeline(config, language=language)
+    return make_sentiment_pipeline(config, language=language)
 
 
-def fit_model(data: TrainingSet, task: str, config: ModelConfig, policy: DataPolicy, *, pipeline: Any = None) -> Any:
-    """Fit ``pipeline`` (default: the ``task`` pipeline of ``config``) on ``data`` (already the
-    training side), weighting each unit by its source; returns the fitted pipeline.
+def fit_model(data: TrainingSet, task: str, config: ModelConfig, policy: DataPolicy, *, pipeline: Any = None,
+              language: str = DEFAULT_LANGUAGE) -> Any:
+    """Fit ``pipeline`` (default: the ``task`` pipeline of ``config`` in ``language``) on ``data``
+    (already the training side), weighting each unit by its source; returns the fitted pipeline.
 
     Native thread pools (BLAS) are held to one thread, as in worker processes, so a model comes
     out the same whether it is fitted here or in a worker (threaded sums differ in the last bits,
@@ -162,7 +172,7 @@ def fit_model(data: TrainingSet, task: str, config: ModelConfig, policy: DataPol
     """
     from threadpoolctl import threadpool_limits
 
-    model = pipeline if pipeline is not None else make_pipeline(task, config)
+    model = pipeline if pipeline is not None else make_pipeline(task, config, language)
     labels = check_labels([unit_label(u, task) for u in data.units])
     with threadpool_limits(limits=1):
         return model.fit(list(data.inputs), labels, clf__sample_weight=sample_weights(data.units, policy))
@@ -174,11 +184,12 @@ def predict(model: Any, inputs: Sequence[Any]) -> np.ndarray:
 
 
 def cross_validate(data: TrainingSet, task: str, config: ModelConfig, policy: DataPolicy, *,
-                   factory: Callable[[TrainingSet], Any] | None = None) -> dict[str, Any]:
-    """Out-of-fold predictions on the sample gold, folds grouped by article.
+                   factory: Callable[[TrainingSet], Any] | None = None, n_jobs: int = 2,
+                   language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """Out-of-fold predictions on the sample gold, folds grouped by article, in ``n_jobs`` worker processes.
 
-    ``factory(train_side) -> fitted model`` defaults to :func:`fit_model`; extra training
-    sources (constructed, news and GerNTSA train) are added to every fold's training side.
+    ``factory(train_side) -> fitted model`` defaults to :func:`fit_model` (in ``language``); extra
+    training sources (constructed, news and GerNTSA train) are added to every fold's training side.
     """
     gold = data.select(lambda u: u.source == "sample" and unit_label(u, task) is not None)
     extra = training_side(data, task, policy).select(lambda u: u.source != "sample")
@@ -189,8 +200,8 @@ def cross_validate(data: TrainingSet, task: str, config: ModelConfig, policy: Da
         raise DataValidationError([f"{task}: grouped cross-validation needs sample-corpus gold from at least 2 articles, got {len(set(groups))}"])
     folds = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=config.random_state)
     splits = list(folds.split(np.zeros(len(y)), y, groups))
-    fit = factory or (lambda side: fit_model(side, task, config, policy))
-    outputs = _run_folds(gold, extra, splits, fit)
+    fit = factory or (lambda side: fit_model(side, task, config, policy, language=language))
+    outputs = _run_folds(gold, extra, splits, fit, n_jobs=n_jobs, language=language)
     predicted = np.empty(len(y), dtype=object)
     for (_, test_idx), fold_pred in zip(splits, outputs):
         predicted[test_idx] = fold_pred
@@ -209,11 +220,20 @@ def _fold(gold: TrainingSet, extra: TrainingSet, train_idx: Sequence[int], test_
 
 
 def _run_folds(gold: TrainingSet, extra: TrainingSet, splits: list[tuple[np.ndarray, np.ndarray]],
-               fit: Callable[[TrainingSet], Any], n_jobs: int = N_JOBS) -> list[np.ndarray]:
+               fit: Callable[[TrainingSet], Any], *, n_jobs: int = 2, language: str = DEFAULT_LANGUAGE) -> list[np.ndarray]:
     """Fit and predict every fold, in worker processes (order of results is kept)."""
     from joblib import Parallel, delayed
 
-    return list(Parallel(n_jobs=n_jobs)(delayed(_fold)(gold, extra, tr, te, fit) for tr, te in splits))
+    pack = get_pack(language)
+    return list(Parallel(n_jobs=n_jobs)(delayed(_with_pack)(pack, _fold, gold, extra, tr, te, fit) for tr, te in splits))
+
+
+def _with_pack(pack: LanguagePack, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` in a worker process that knows ``pack`` (a pack registered
+    at run time in the parent process is registered in the worker too)."""
+    if pack.code not in available_languages():
+        register_pack(pack)
+    return function(*args, **kwargs)
 
 
 def dev_split(data: TrainingSet, source: str = "news", task: str = "stance") -> TrainingSet:
@@ -240,14 +260,18 @@ def one_per_sentence(data: TrainingSet) -> TrainingSet:
 def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *, config: ModelConfig | None = None,
           policy: DataPolicy | None = None, registry: ActorRegistry | None = None, evaluate: bool = True, cv: bool = False,
           corpora: Mapping[str, str | Path | None] | None = None, add: str | Path | None = None,
-          add_source: str = USER_SOURCE, add_weight: float | None = None, add_cv_folds: int | None = None) -> dict[str, Any]:
+          add_source: str = USER_SOURCE, add_weight: float | None = None, add_cv_folds: int | None = None,
+          language: str = DEFAULT_LANGUAGE, n_jobs: int = 2) -> dict[str, Any]:
     """Validate the data, report development metrics (and with ``cv`` the sample-gold CV),
     fit both models and save them.
 
     ``config`` holds the hyperparameters, ``policy`` the sources, weights and folds;
     ``registry`` the actors that labelled units may name and that are found (and masked) in
-    their sentences (default: the packaged registry); ``corpora`` gives the paths of the
-    external corpora that reference records point into (``news_pool``, ``gerntsa``).
+    their sentences (default: the registry of the language pack ``language``); ``corpora``
+    gives the paths of the external corpora that reference records point into (``news_pool``,
+    ``gerntsa``). ``language`` is the code of the :class:`~stance.lang.LanguagePack` the models
+    are built in (default German), recorded in ``model.json``; ``n_jobs`` the number of worker
+    processes of the fits.
 
     Units of a source of the user's own (not one of :data:`~stance.dataset.SOURCES`) are
     learnt by both models, weighted by ``policy.user_weight`` unless ``policy.weights`` lists
@@ -265,7 +289,7 @@ def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *,
     folds = policy.cv_folds if add_cv_folds is None else add_cv_folds
     if add is not None and (folds < 0 or folds == 1):
         raise DataValidationError([f"the before/after cross-validation on the added units needs at least 2 folds (0: none), got {folds}"])
-    registry = registry or load_actors()
+    registry = registry or load_actors(language=language)
     units = load_units(data_paths, actors=registry, corpora=corpora)
     policy = policy.with_user_sources(sorted({u.source for u in units if u.source not in SOURCES}))
     coded = None
@@ -278,17 +302,18 @@ def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *,
                            "the added label and leave the --data copy out", len(replaced))
         units = [*units, *coded.units]
         policy = policy.with_user_sources([add_source], add_weight)
-    data = prepare(units, registry)
+    data = prepare(units, registry, language=language)
     sides = {task: training_side(data, task, policy).select(lambda u: u.id not in replaced) for task in ("stance", "sentiment")}
     for task, side in sides.items():
         check_trainable(side, policy, task)
-    side_models = fit_both(sides, config, policy) if evaluate or not policy.refit_with_dev else None
-    results = evaluate_models(data, config, policy, models=side_models, cv=cv) if evaluate else {}
+    side_models = fit_both(sides, config, policy, n_jobs=n_jobs, language=language) if evaluate or not policy.refit_with_dev else None
+    results = evaluate_models(data, config, policy, models=side_models, cv=cv, n_jobs=n_jobs, language=language) if evaluate else {}
     if coded is not None and folds:
-        results.update(user_cross_validation(data, add_source, config, policy, folds=folds))
+        results.update(user_cross_validation(data, add_source, config, policy, folds=folds, n_jobs=n_jobs, language=language))
     final = {task: training_side(data, task, policy, with_dev=policy.refit_with_dev).select(lambda u: u.id not in replaced)
              for task in sides}
-    stance_model, sentiment_model = fit_both(final, config, policy) if policy.refit_with_dev or side_models is None else side_models
+    stance_model, sentiment_model = (fit_both(final, config, policy, n_jobs=n_jobs, language=language)
+                                     if policy.refit_with_dev or side_models is None else side_models)
     counts = Counter((u.source, u.stance) for u in final["stance"].units)
     metadata = {
         "trained_on": {
@@ -327,8 +352,9 @@ def _check_added(units: Sequence[LabelledUnit], coded: CodedUnits, source: str) 
 
 
 def user_cross_validation(data: TrainingSet, source: str, config: ModelConfig, policy: DataPolicy, *, folds: int = 5,
-                          n_jobs: int = N_JOBS) -> dict[str, Any]:
-    """How the models do on the user's units of ``source``, before and after learning from them.
+                          n_jobs: int = 2, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """How the models do on the user's units of ``source``, before and after learning from them
+    (models in ``language``, fitted in ``n_jobs`` worker processes).
 
     The units are split into ``folds`` folds grouped by article (``doc_id``), articles that share
     a sentence (agency copies, by :func:`sentence_key`) in one group (fewer folds when there are
@@ -381,18 +407,19 @@ def user_cross_validation(data: TrainingSet, source: str, config: ModelConfig, p
     fold_of = {own.units[i].id: k for k, (_, test) in enumerate(splits) for i in test}
     scored = {"stance": own.select(lambda u: u.stance is not None),
               "sentiment": one_per_sentence(own).select(lambda u: u.sentiment is not None)}
+    pack = get_pack(language)
     jobs: list[Any] = []
     keys: list[tuple[str, int | None]] = []
     for task in TASKS:
         if not scored[task].units:
             continue
-        jobs.append(delayed(_fit_predict)(base[task], task, config, policy, scored[task].inputs))
+        jobs.append(delayed(_with_pack)(pack, _fit_predict, base[task], task, config, policy, scored[task].inputs, language))
         keys.append((task, None))
         for k in range(n_folds):
             side = TrainingSet(base[task].units + _in_fold(final[task], source, fold_of, k, False).units,
                                base[task].inputs + _in_fold(final[task], source, fold_of, k, False).inputs)
             test = _in_fold(scored[task], source, fold_of, k, True)
-            jobs.append(delayed(_fit_predict)(side, task, config, policy, test.inputs))
+            jobs.append(delayed(_with_pack)(pack, _fit_predict, side, task, config, policy, test.inputs, language))
             keys.append((task, k))
     outputs = dict(zip(keys, Parallel(n_jobs=n_jobs)(jobs)))
     results: dict[str, Any] = {}
@@ -439,8 +466,9 @@ def _in_fold(data: TrainingSet, source: str, fold_of: Mapping[str, int], fold: i
     return data.select(lambda u: u.source == source and (fold_of[u.id] == fold) == inside)
 
 
-def _fit_predict(side: TrainingSet, task: str, config: ModelConfig, policy: DataPolicy, inputs: Sequence[TargetText]) -> np.ndarray:
-    return predict(fit_model(side, task, config, policy), inputs)
+def _fit_predict(side: TrainingSet, task: str, config: ModelConfig, policy: DataPolicy, inputs: Sequence[TargetText],
+                 language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+    return predict(fit_model(side, task, config, policy, language=language), inputs)
 
 
 def format_user_cv(results: Mapping[str, Any]) -> str:
@@ -472,25 +500,29 @@ def format_user_cv(results: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def fit_both(sides: Mapping[str, TrainingSet], config: ModelConfig, policy: DataPolicy, *, n_jobs: int = 2) -> tuple[Any, Any]:
-    """The stance and sentiment models, fitted side by side in ``n_jobs`` worker processes."""
+def fit_both(sides: Mapping[str, TrainingSet], config: ModelConfig, policy: DataPolicy, *, n_jobs: int = 2,
+             language: str = DEFAULT_LANGUAGE) -> tuple[Any, Any]:
+    """The stance and sentiment models in ``language``, fitted side by side in ``n_jobs`` worker processes."""
     from joblib import Parallel, delayed
 
-    jobs = [delayed(fit_model)(sides[task], task, config, policy) for task in ("stance", "sentiment")]
+    pack = get_pack(language)
+    jobs = [delayed(_with_pack)(pack, fit_model, sides[task], task, config, policy, language=language) for task in ("stance", "sentiment")]
     stance_model, sentiment_model = Parallel(n_jobs=n_jobs)(jobs)
     return stance_model, sentiment_model
 
 
 def evaluate_models(data: TrainingSet, config: ModelConfig, policy: DataPolicy, *, models: tuple[Any, Any] | None = None,
-                    cv: bool = True) -> dict[str, Any]:
+                    cv: bool = True, n_jobs: int = 2, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
     """Development-split metrics (news: primary; GerNTSA) and, with ``cv``, sample-gold CV metrics
     of both models.
 
     Every figure comes from models fitted on the training side only (no development unit);
-    ``models``: the (stance, sentiment) models already fitted on it, if there are any.
+    ``models``: the (stance, sentiment) models already fitted on it, if there are any (otherwise
+    fitted in ``language``, in ``n_jobs`` worker processes).
     """
     results: dict[str, Any] = {}
-    models = models or fit_both({task: training_side(data, task, policy) for task in ("stance", "sentiment")}, config, policy)
+    models = models or fit_both({task: training_side(data, task, policy) for task in ("stance", "sentiment")}, config, policy,
+                                n_jobs=n_jobs, language=language)
     for task, model in zip(("stance", "sentiment"), models):
         for source in DEV_SOURCES:
             dev = dev_split(data, source, task)
@@ -507,7 +539,7 @@ def evaluate_models(data: TrainingSet, config: ModelConfig, policy: DataPolicy, 
         if len(gold_articles) < 2:
             logger.warning("no in-domain cross-validation for %s: sample-corpus gold from fewer than 2 articles", task)
             continue
-        folds = cross_validate(data, task, config, policy)
+        folds = cross_validate(data, task, config, policy, n_jobs=n_jobs, language=language)
         results[f"{task}_cv"] = metrics(folds["y_true"], folds["y_pred"])
     return results
 
@@ -524,7 +556,7 @@ def actor_mean_agreement(units: Sequence[LabelledUnit], scores: Sequence[float] 
     >>> r["actors"], round(r["mean_abs_error"], 3)
     (2, 0.325)
     """
-    from .records import LABEL_SCORES
+    from ..records import LABEL_SCORES
 
     by_actor: dict[str, list[tuple[float, float]]] = {}
     for unit, score in zip(units, scores):
