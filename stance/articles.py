@@ -73,7 +73,7 @@ def _reader_res(pack: LanguagePack) -> tuple[re.Pattern[str], re.Pattern[str], r
     """The header line, leading date and "published" line expressions of ``pack``."""
     dates = date_pattern(pack)
     header = re.compile(
-        rf"^(?P<title>\S.{{1,300}}?)\s*(?:\|\s*|[.:]\s+{pack.byline_kinds}\s+{pack.byline_by}\s+)"
+        rf"^(?P<title>\S.{{1,300}}?)\s*(?:\|\s*|[.:]\s+(?:{pack.byline_kinds})\s+(?:{pack.byline_by})\s+)"
         rf"(?P<byline>[^|\n]{{2,80}}?)[.,]?\s+(?P<date>{dates})\.?\s*$",
         re.IGNORECASE,
     )

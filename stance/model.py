@@ -144,8 +144,8 @@ def make_sentiment_pipeline(config: ModelConfig | None = None, *, language: str 
     ])
 
 
-def model_language(pipeline: Any) -> str:
-    """The language code of a pipeline: its steps' ``language`` parameter (default German).
+def model_language(pipeline: Any) -> str | None:
+    """The language code of a pipeline: its steps' ``language`` parameter (``None``: no step has one).
 
     Examples
     --------
@@ -161,7 +161,7 @@ def model_language(pipeline: Any) -> str:
     found = {str(value) for key, value in params.items() if key.endswith("__language") or key == "language"}
     if len(found) > 1:
         raise ValueError(f"the pipeline's steps are of different languages: {', '.join(sorted(found))}")
-    return found.pop() if found else DEFAULT_LANGUAGE
+    return found.pop() if found else None
 
 
 def set_language(pipeline: Pipeline, language: str) -> Pipeline:

@@ -189,7 +189,7 @@ def rebuild_estimator(node: Any, arrays: Any) -> Any:
     return estimator
 
 
-def save_model(path: str | Path, *, stance: Any, sentiment: Any, metadata: dict[str, Any]) -> Path:
+def save_model(path: str | Path, *, stance: Any, sentiment: Any, metadata: dict[str, Any], language: str | None = None) -> Path:
     """Write ``model.npz`` and ``model.json`` into the folder ``path``, swapped in as a whole.
 
     Both files are written and synced into a staging folder ``<path>.tmp-<pid>`` next to the
@@ -206,7 +206,7 @@ def save_model(path: str | Path, *, stance: Any, sentiment: Any, metadata: dict[
     """
     folder = Path(os.path.abspath(path))
     _check_replaceable(folder)
-    payload, meta = _serialise(stance, sentiment, metadata)
+    payload, meta = _serialise(stance, sentiment, metadata, language)
     files = {MODEL_FILE: payload, META_FILE: (json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()}
     staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     try:
@@ -220,15 +220,22 @@ def save_model(path: str | Path, *, stance: Any, sentiment: Any, metadata: dict[
     return folder
 
 
-def _serialise(stance: Any, sentiment: Any, metadata: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
-    """The archive bytes and the sidecar of a model (``language``: the pipelines' language code)."""
+def model_pipelines_language(stance: Any, sentiment: Any, language: str | None = None) -> str:
+    """The one language of a model's two pipelines: ``language`` if given, else the one their steps
+    name (German when no step names one). Raises ``ValueError`` when steps or ``language`` disagree."""
     from .model import model_language
 
-    arrays = _Arrays()
-    language = model_language(stance)
-    if model_language(sentiment) != language:
-        raise ValueError(f"the stance model is {language}, the sentiment model {model_language(sentiment)}: "
+    named = {code for code in (model_language(stance), model_language(sentiment), language) if code is not None}
+    if len(named) > 1:
+        raise ValueError(f"the model's parts are of different languages: {', '.join(sorted(named))}; "
                          "both models of a model file are of one language")
+    return named.pop() if named else DEFAULT_LANGUAGE
+
+
+def _serialise(stance: Any, sentiment: Any, metadata: dict[str, Any], language: str | None = None) -> tuple[bytes, dict[str, Any]]:
+    """The archive bytes and the sidecar of a model (``language``: the language it was trained for)."""
+    arrays = _Arrays()
+    language = model_pipelines_language(stance, sentiment, language)
     inputs = probe_inputs(language)
     structure = {"format": FORMAT_VERSION, "stance": export_estimator(stance, arrays),
                  "sentiment": export_estimator(sentiment, arrays),
@@ -454,9 +461,19 @@ def load_model(path: str | Path) -> LoadedModel:
     except Exception as exc:  # a hash-consistent but hand-made archive
         raise ModelIntegrityError(f"{model_path}: the archive lacks its probe probabilities "
                                   f"({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
+    _check_language(folder, meta, stance, sentiment)
     _check_probes(folder, meta, probes, stance=stance, sentiment=sentiment)
     _check_classes(folder, meta, stance=stance, sentiment=sentiment)
     return LoadedModel(stance, sentiment, meta)
+
+
+def _check_language(folder: Path, meta: dict[str, Any], stance: Any, sentiment: Any) -> None:
+    """The sidecar's language (not covered by the archive's checksum) agrees with the pipelines' own."""
+    recorded = model_file_language(meta)
+    try:
+        model_pipelines_language(stance, sentiment, recorded)
+    except ValueError as exc:
+        raise ModelIntegrityError(f"{folder}: model.json says language {recorded!r}, but {exc}. {RETRAIN_HINT}") from exc
 
 
 def _check_classes(folder: Path, meta: dict[str, Any], **models: Any) -> None:

@@ -293,8 +293,9 @@ def _score_with_workers(head: list[list[Article]], rest: Iterator[list[Article]]
         """Keep two batches per worker in flight, reading the next when one comes back."""
         try:
             # joblib's own reusable pool (not loky's directly), so a later joblib.Parallel in this
-            # process (training, cross-validation) can reuse it instead of failing on a foreign pool
-            executor = get_memmapping_executor(workers)
+            # process (training, cross-validation) can reuse it instead of failing on a foreign pool;
+            # no memory-mapping of large arrays (an in-memory analyzer is sent whole, nothing left in /dev/shm)
+            executor = get_memmapping_executor(workers, max_nbytes=None)
             pending: deque[Any] = deque()
             for index, batch in shared.for_workers():
                 pending.append(executor.submit(_score_indexed, index, batch, spec, worker))

@@ -17,8 +17,8 @@ import numpy as np
 from .actors import ActorRegistry, resolve_registry
 from .config import NlpConfig
 from .features import TargetText
-from .model import explain, score_from_proba
-from .lang import LanguagePack, get_pack
+from .model import explain, model_language, score_from_proba
+from .lang import DEFAULT_LANGUAGE, LanguagePack, get_pack
 from .persistence import META_FILE, MODEL_FILE, load_model, model_file_language
 from .records import LABELS, Mention, ScoredMention, TargetScore
 from .resources import default_model_dir
@@ -57,7 +57,8 @@ class Analyzer:
         self.stance_model = stance_model
         self.sentiment_model = sentiment_model
         self.metadata = metadata or {}
-        self.pack: LanguagePack = get_pack(model_file_language(self.metadata))
+        language = model_file_language(self.metadata) if "language" in self.metadata else model_language(stance_model)
+        self.pack: LanguagePack = get_pack(language or DEFAULT_LANGUAGE)
         self.registry = resolve_registry(actors, self.pack)
         self.model_path: str | None = None
 

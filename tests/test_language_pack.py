@@ -207,6 +207,38 @@ def test_language_pack_toy_trains_saves_loads_and_scores(toy_pack, tmp_path, mon
     assert values[0, 0] > 0 and values[0, -1] == 1.0 and not values[1].any()
 
 
+def test_language_pack_recorded_without_lexicon_or_frames_and_checked_on_load(toy_pack, tmp_path):
+    """A configuration whose steps name no language still records the language it was trained for;
+    a sidecar edited to another language is refused on load."""
+    from stance.config import ModelConfig
+    from stance.errors import ModelIntegrityError
+
+    path = _write_toy_units(tmp_path / "toy.jsonl", _units(toy_pack))
+    config = ModelConfig(use_lexicon=False, use_frames=False)
+    train(path, tmp_path / "plain", config=config, policy=DataPolicy(min_rows=10), evaluate=False, language="xx", n_jobs=1)
+    assert json.loads((tmp_path / "plain" / META_FILE).read_text(encoding="utf-8"))["language"] == "xx"
+    assert stance.load(tmp_path / "plain").language == "xx"
+    train(path, tmp_path / "full", policy=DataPolicy(min_rows=10), evaluate=False, language="xx", n_jobs=1)
+    sidecar = tmp_path / "full" / META_FILE
+    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace('"language": "xx"', '"language": "de"'), encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="language"):
+        load_model(tmp_path / "full")
+
+
+def test_language_pack_header_byline_words_are_one_group(monkeypatch):
+    """A pack's byline alternatives ("column|comment|opinion" by default) are grouped: a line that merely
+    contains one of them is no header, while "Title. Column by Name. date" is."""
+    from stance.articles import split_segments
+
+    monkeypatch.setattr(stance.lang, "_PACKS", dict(stance.lang._PACKS))
+    pack = register_pack(LanguagePack(code="yy", name="Toy2", spacy_lang="en", lexicon_file=Path("unused.tsv"),
+                                      actors_file=Path("unused.toml"), months={"march": 3}))
+    plain = split_segments("The council comment period ends 12.03.2025\nVale spoke about it at length.\n", language=pack)
+    assert [seg.date for seg in plain] == [None]  # no header: not dated by the line's date
+    header = split_segments("Budget vote. Column by Ann Lee. 12.03.2025\nVale spoke about it at length.\n", language=pack)
+    assert [(seg.title, seg.date) for seg in header] == [("Budget vote", dt.date(2025, 3, 12))]
+
+
 def test_language_pack_model_without_language_field_is_german():
     meta = json.loads((GERMAN.default_model_dir / META_FILE).read_text(encoding="utf-8"))
     assert "language" not in meta or meta["language"] == "de"

@@ -63,7 +63,7 @@ def test_pipeline_batches_of_a_dead_worker_are_scored_here(monkeypatch, analyzer
     import joblib.executor
 
     executor = _DyingExecutor()
-    monkeypatch.setattr(joblib.executor, "get_memmapping_executor", lambda n_jobs: executor)
+    monkeypatch.setattr(joblib.executor, "get_memmapping_executor", lambda n_jobs, **kwargs: executor)
     monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
     result = stance.analyze_corpus(analyzer=analyzer, jobs=2)

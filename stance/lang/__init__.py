@@ -186,6 +186,19 @@ def available_languages() -> tuple[str, ...]:
     return tuple(sorted(_PACKS))
 
 
+def is_builtin(code: str) -> bool:
+    """Whether ``code`` names a pack shipped with stance (known to a fresh worker process without registering).
+
+    >>> is_builtin("de"), is_builtin("xx")
+    (True, False)
+    """
+    return code in BUILTIN_LANGUAGES and _PACKS.get(code) is _BUILTIN_PACKS.get(code)
+
+
 from .de import GERMAN  # noqa: E402  (the German pack registers itself)
 
-__all__ = ["DEFAULT_LANGUAGE", "GERMAN", "LanguagePack", "Probe", "available_languages", "get_pack", "register_pack"]
+BUILTIN_LANGUAGES: tuple[str, ...] = ("de",)
+_BUILTIN_PACKS: dict[str, LanguagePack] = {"de": GERMAN}
+
+__all__ = ["BUILTIN_LANGUAGES", "DEFAULT_LANGUAGE", "GERMAN", "LanguagePack", "Probe", "available_languages", "get_pack",
+           "is_builtin", "register_pack"]

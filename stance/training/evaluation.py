@@ -25,7 +25,7 @@ from ..actors import ActorRegistry
 from ..config import DataPolicy, ModelConfig
 from ..dataset import load_units
 from ..io import atomic_write_text
-from ..lang import DEFAULT_LANGUAGE, get_pack
+from ..lang import DEFAULT_LANGUAGE, get_pack, is_builtin
 from ..model import make_name_blind_pipeline, make_stance_pipeline, score_from_proba
 from ..records import LABELS
 from .baselines import LexiconRuleClassifier, majority_baseline
@@ -274,7 +274,8 @@ def ablations(data: TrainingSet, config: ModelConfig, policy: DataPolicy, *, n_j
     split = [(np.arange(len(side.units)), np.arange(len(side.units), len(X)))]
     scorer = make_scorer(f1_score, average="macro", labels=list(LABELS), zero_division=0)
     search = GridSearchCV(make_stance_pipeline(config, language=language), [{k: [v] for k, v in params.items()} for _, params in variants],
-                          scoring=scorer, cv=split, refit=False, n_jobs=n_jobs)
+                          # GridSearchCV's workers know only the shipped packs: a pack registered at run time is searched here
+                          scoring=scorer, cv=split, refit=False, n_jobs=n_jobs if is_builtin(language) else 1)
     started = time.perf_counter()
     search.fit(X, y, clf__sample_weight=weights)
     seconds = round((time.perf_counter() - started) * n_jobs / len(variants), 1)

@@ -333,7 +333,7 @@ def train(data_paths: str | Path | Sequence[str | Path], out_dir: str | Path, *,
         "metrics": results,
         "train_seconds": round(time.perf_counter() - started, 1),
     }
-    save_model(out_dir, stance=stance_model, sentiment=sentiment_model, metadata=metadata)
+    save_model(out_dir, stance=stance_model, sentiment=sentiment_model, metadata=metadata, language=language)
     return metadata
 
 
