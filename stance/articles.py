@@ -1,6 +1,7 @@
 """Stage 2, articles: inputs -> :class:`~stance.records.Article` records.
 
-Reads files and folders (``.txt``, ``.md``, ``.html``, ``.jsonl``, ``.json``, ``.csv``), splits
+Reads files and folders (``.txt``, ``.md``, ``.html``, ``.jsonl``, ``.json``, ``.csv``, and the
+archive kinds ``.jsonl.gz``, ``.csv.gz``, ``.parquet``), splits
 files that hold several articles at their header lines, parses dates, flags dates that do
 not fit their neighbours, and marks duplicate articles. Every input ends up in the result
 as read or skipped, with the reason: each file, row and HTML document is read under one
@@ -11,6 +12,13 @@ JSONL and CSV files are streamed line by line: a first pass over the bytes finds
 encoding, a second keeps only the date of each row (for the implausible-date check), and
 the third yields the articles one at a time, so memory stays near one row plus a few bytes
 per row. Plain text, HTML and ``.json`` files are read whole.
+
+A gzip file (found by its magic bytes, whatever its name) is read decompressed by the same
+passes, each re-opening it; damaged data or more than
+:attr:`~stance.config.IngestConfig.max_decompressed_bytes` stop the file there with the
+reason, keeping the articles before. A Parquet file is read in record batches, each row
+through the same row path as JSONL (location ``row N``); a first pass reads only the text
+and date columns.
 """
 
 from __future__ import annotations
@@ -31,12 +39,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import IngestConfig
 from .dates import date_pattern, parse_date
-from .errors import InputFormatError
+from .errors import InputFormatError, StreamStoppedError
 from .io import OUTPUT_MARKER
 from .lang import LanguagePack, get_pack
 from .records import Article, Corpus, Skipped, SourceFile
@@ -47,11 +56,16 @@ from .text import (
     decode_bytes,
     detect_file_encoding,
     html_to_text,
+    is_gzip,
     iter_text_lines,
     normalize_text,
+    open_input,
     replaced_warnings,
     strip_boilerplate,
 )
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 logger = logging.getLogger(__name__)
 _PACK = get_pack()
@@ -129,7 +143,8 @@ def load_articles(*paths: str | Path, config: IngestConfig | None = None) -> Cor
     """Read files and folders into a :class:`~stance.records.Corpus`.
 
     With no path, the bundled sample corpus is read. Folders are searched recursively
-    for ``*.txt``, ``*.md``, ``*.html``, ``*.jsonl``, ``*.json`` and ``*.csv``. Nothing raises
+    for ``*.txt``, ``*.md``, ``*.html``, ``*.jsonl``, ``*.json``, ``*.csv``, ``*.jsonl.gz``,
+    ``*.csv.gz`` and ``*.parquet`` (:attr:`IngestConfig.suffixes`). Nothing raises
     for bad input: unreadable, empty or binary files, bad rows, hidden files, symbolic
     links to folders and ``stance`` output folders are listed in ``.skipped``.
 
@@ -345,19 +360,33 @@ def _walk(folder: Path, display: str, config: IngestConfig, excluded: frozenset[
             yield _Input(None, child, reason)
         elif entry.is_dir(follow_symlinks=False):
             yield from _walk(Path(entry.path), child, config, excluded)
-        elif Path(entry.name).suffix.lower() in config.suffixes:
+        elif input_suffix(entry.name) in config.suffixes:
             yield _Input(Path(entry.path), child)
 
 
 def _entry_skip_reason(entry: os.DirEntry[str], config: IngestConfig) -> str | None:
     """Why a folder entry is not read (``None``: read it, or ignore it for its suffix)."""
     is_dir = entry.is_dir()
-    accepted = is_dir or Path(entry.name).suffix.lower() in config.suffixes
+    accepted = is_dir or input_suffix(entry.name) in config.suffixes
     if entry.name.startswith(".") and accepted:
         return "hidden folder" if is_dir else "hidden file"
     if is_dir and entry.is_symlink():
         return "symbolic link to a folder (not followed)"
     return None
+
+
+def input_suffix(name: str) -> str:
+    """The suffix a file is matched by: the last one, or the last two for a ``.gz`` file.
+
+    Examples
+    --------
+    >>> input_suffix("a.b.JSONL.gz"), input_suffix("a.csv"), input_suffix("a.gz"), input_suffix("README")
+    ('.jsonl.gz', '.csv', '.gz', '')
+    """
+    suffixes = Path(name).suffixes
+    if len(suffixes) >= 2 and suffixes[-1].lower() == ".gz":
+        return (suffixes[-2] + suffixes[-1]).lower()
+    return suffixes[-1].lower() if suffixes else ""
 
 
 def _file_items(path: Path, display: str, config: IngestConfig, info: _FileInfo) -> Iterator[Article | Skipped]:
@@ -367,16 +396,37 @@ def _file_items(path: Path, display: str, config: IngestConfig, info: _FileInfo)
         raise InputFormatError(f"{display}: file is {size:,} bytes, above the limit of {config.max_file_bytes:,}")
     if not path.is_file():
         raise InputFormatError(f"{display}: not a regular file")
-    suffix = path.suffix.lower()
+    named = input_suffix(path.name)
+    suffix = named.removesuffix(".gz")
+    if suffix == ".parquet":
+        yield from _parquet_items(path, display, config, info)
+        return
+    compressed = is_gzip(path)
+    notes: tuple[str, ...] = ()
+    if named.endswith(".gz") and not compressed:
+        notes = ("named .gz but not gzip-compressed; read as plain text",)
+        logger.warning("%s: %s", display, notes[0])
     if suffix in (".jsonl", ".csv"):
-        yield from _stream_rows(path, display, config, info, csv_file=suffix == ".csv")
+        yield from _stream_rows(path, display, config, info, csv_file=suffix == ".csv", compressed=compressed, notes=notes)
     else:
-        yield from _whole_file_items(path, display, config, info, suffix)
+        yield from _whole_file_items(path, display, config, info, suffix, compressed=compressed, notes=notes)
 
 
-def _whole_file_items(path: Path, display: str, config: IngestConfig, info: _FileInfo, suffix: str) -> Iterator[Article | Skipped]:
-    decoded = decode_bytes(path.read_bytes(), source=display)
-    info.encoding, info.warnings = decoded.encoding, decoded.warnings
+def _read_bytes(path: Path, display: str, config: IngestConfig, *, compressed: bool) -> bytes:
+    """The bytes of a whole file (decompressed for a gzip file, at most ``max_decompressed_bytes``)."""
+    if not compressed:
+        return path.read_bytes()
+    with open_input(path, compressed=True, limit=config.max_decompressed_bytes, source=display) as handle:
+        try:
+            return handle.read()
+        except StreamStoppedError as exc:  # nothing of a whole-read file is kept: the file is skipped
+            raise InputFormatError(str(exc)) from exc
+
+
+def _whole_file_items(path: Path, display: str, config: IngestConfig, info: _FileInfo, suffix: str, *,
+                      compressed: bool = False, notes: tuple[str, ...] = ()) -> Iterator[Article | Skipped]:
+    decoded = decode_bytes(_read_bytes(path, display, config, compressed=compressed), source=display)
+    info.encoding, info.warnings = decoded.encoding, notes + decoded.warnings
     pack = get_pack(config.language)
     items: list[Article | Skipped]
     if suffix == ".json":
@@ -397,17 +447,29 @@ def _whole_file_items(path: Path, display: str, config: IngestConfig, info: _Fil
             yield item
 
 
-def _stream_rows(path: Path, display: str, config: IngestConfig, info: _FileInfo, *, csv_file: bool) -> Iterator[Article | Skipped]:
-    """Read a JSONL or CSV file row by row (three passes: encoding, dates, articles)."""
-    found = detect_file_encoding(path, source=display)
-    info.encoding, info.warnings = found.encoding, found.warnings
+def _stream_rows(path: Path, display: str, config: IngestConfig, info: _FileInfo, *, csv_file: bool,
+                 compressed: bool = False, notes: tuple[str, ...] = ()) -> Iterator[Article | Skipped]:
+    """Read a JSONL or CSV file row by row (three passes: encoding, dates, articles).
+
+    A gzip file (``compressed``) is decompressed by each pass; where its data is damaged or
+    too large, the first two passes end and the third stops with the reason.
+    """
+    limit = config.max_decompressed_bytes
+    if compressed:
+        found = detect_file_encoding(path, source=display, compressed=True, limit=limit)
+    else:
+        found = detect_file_encoding(path, source=display)
+    info.encoding, info.warnings = found.encoding, notes + found.warnings
 
     def rows() -> Iterator[_Row | Skipped]:
-        lines = iter_text_lines(path, found)
+        if compressed:
+            lines = iter_text_lines(path, found, compressed=True, limit=limit, source=display)
+        else:
+            lines = iter_text_lines(path, found)
         return _csv_rows(lines, display) if csv_file else _jsonl_rows(lines, display)
 
     pack = get_pack(config.language)
-    flags = _plausibility_flags(rows(), config.implausible_date_days, pack)
+    flags = _plausibility_flags(_until_stopped(rows()), config.implausible_date_days, pack)
     for row in rows():
         if isinstance(row, Skipped):
             yield row
@@ -418,11 +480,103 @@ def _stream_rows(path: Path, display: str, config: IngestConfig, info: _FileInfo
         yield item
 
 
-def _finish_row_article(article: Article, row: _Row, found: FileEncoding, flag: tuple[int, int, int] | None) -> Article:
+def _until_stopped(rows: Iterator[_Row | Skipped]) -> Iterator[_Row | Skipped]:
+    """The rows up to where the file's data stops (the pass that yields articles reports it)."""
+    try:
+        yield from rows
+    except StreamStoppedError:
+        return
+
+
+def _finish_row_article(article: Article, row: _Row, found: FileEncoding | None, flag: tuple[int, int, int] | None) -> Article:
     warnings = row.warnings + replaced_warnings(row.replaced)
     if flag is not None and article.date is not None:
         warnings += (_implausible_message(article, *flag),)
-    return _with_warnings(replace(article, encoding=found.encoding), warnings)
+    encoding = found.encoding if found is not None else article.encoding
+    return _with_warnings(replace(article, encoding=encoding), warnings)
+
+
+_PARQUET_BATCH_ROWS = 256  # rows converted to Python at a time (an article may be up to max_article_chars)
+
+
+def _parquet_items(path: Path, display: str, config: IngestConfig, info: _FileInfo) -> Iterator[Article | Skipped]:
+    """Read a Parquet file in record batches: a first pass over text and date, then the articles."""
+    columns = _parquet_columns(path, display)
+    info.encoding = "utf-8"
+    pack = get_pack(config.language)
+    dates_pass = [name for name, key in columns.items() if key in ("text", "date")]
+    flags = _plausibility_flags(_until_stopped(_parquet_rows(path, display, columns, dates_pass)),
+                                config.implausible_date_days, pack)
+    for row in _parquet_rows(path, display, columns, list(columns)):
+        if isinstance(row, Skipped):
+            yield row
+            continue
+        item = _row_item(row, display, pack)
+        if isinstance(item, Article):
+            item = _finish_row_article(replace(item, encoding="utf-8"), row, None, flags.get(row.number))
+        yield item
+
+
+def _parquet_file(path: Path, display: str) -> pq.ParquetFile:
+    """The opened Parquet file (its footer read); a file that is not one is skipped with the reason."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file: the reason names it
+        raise InputFormatError(f"{display}: not a readable Parquet file ({_describe(exc)})") from exc
+
+
+def _parquet_columns(path: Path, display: str) -> dict[str, str]:
+    """The file's column names, mapped to the names rows use (lower case, as for CSV headers)."""
+    parquet = _parquet_file(path, display)
+    try:
+        names = list(parquet.schema_arrow.names)
+    finally:
+        _close(parquet)
+    columns: dict[str, str] = {}
+    for name in names:
+        columns.setdefault(name, str(name).strip().lower())
+    if "text" not in columns.values():
+        raise InputFormatError(f"{display}: Parquet file has no 'text' column (columns: {', '.join(names) or 'none'})")
+    return columns
+
+
+def _parquet_rows(path: Path, display: str, columns: dict[str, str], read: list[str]) -> Iterator[_Row | Skipped]:
+    """Rows of the ``read`` columns, one batch in memory at a time; damaged data stops with the reason."""
+    parquet = _parquet_file(path, display)
+    number = 0
+    try:
+        batches = iter(parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=read))
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            records = batch.to_pylist()
+            del batch
+            for record in records:
+                number += 1
+                yield _Row(number, f"row {number}", {columns[k]: _parquet_value(v) for k, v in record.items()})
+    except Exception as exc:  # noqa: BLE001 - pyarrow's errors for damaged pages and columns
+        raise StreamStoppedError(f"{display}: cannot read Parquet data after row {number:,} ({_describe(exc)})") from exc
+    finally:
+        _close(parquet)
+
+
+def _close(parquet: pq.ParquetFile) -> None:
+    close = getattr(parquet, "close", None)  # ParquetFile.close: pyarrow >= 15
+    if close is not None:
+        close()
+
+
+def _parquet_value(value: object) -> object:
+    """A Parquet cell as a row value: dates and timestamps as ISO dates."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def _row_item(row: _Row, display: str, pack: LanguagePack = _PACK) -> Article | Skipped:

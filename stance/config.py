@@ -40,7 +40,10 @@ class IngestConfig:
     ``"per-source"`` marks only repeats within the same ``source`` (agency copies printed by
     several outlets are all kept). ``exclude`` lists paths (files or folders) never read,
     such as the output folder. An article longer than ``max_article_chars`` is skipped with
-    the reason (split such a text into its articles first).
+    the reason (split such a text into its articles first). ``max_file_bytes`` limits the
+    size of a file on disk; a gzip file is also read only up to ``max_decompressed_bytes``
+    decompressed bytes (a gzip bomb stops there with the reason, the articles before kept).
+    A suffix may be double (``.jsonl.gz``); any ``<suffix>.gz`` of a text suffix can be added.
 
     Examples
     --------
@@ -52,8 +55,10 @@ class IngestConfig:
     ValueError: duplicates: got 'never', expected one of 'drop', 'keep', 'per-source'
     """
 
-    suffixes: tuple[str, ...] = (".txt", ".md", ".html", ".htm", ".jsonl", ".json", ".csv")
-    max_file_bytes: int = 200_000_000
+    suffixes: tuple[str, ...] = (".txt", ".md", ".html", ".htm", ".jsonl", ".json", ".csv",
+                                 ".jsonl.gz", ".csv.gz", ".parquet")
+    max_file_bytes: int = 200_000_000  # on disk (for a gzip file: compressed)
+    max_decompressed_bytes: int = 4_000_000_000  # 20 x max_file_bytes: a gzip file is read up to this many bytes
     max_article_chars: int = 1_000_000  # spaCy's own default limit; longer "articles" are whole dumps
     implausible_date_days: int = 120
     near_duplicate_jaccard: float = 0.85

@@ -4,6 +4,7 @@ Hierarchy::
 
     StanceError(Exception)
     ├── InputFormatError(StanceError, ValueError)       bad input file/row; names file and line
+    ├── StreamStoppedError(InputFormatError)            reading stopped part-way (corrupt gzip, size limit)
     ├── ActorRegistryError(InputFormatError)            bad actor registry file (syntax, types, nesting)
     ├── DataValidationError(InputFormatError)           bad labelled training data (all rows)
     ├── CodingSheetError(InputFormatError)              bad hand-coding sheet or key (names file and line)
@@ -45,6 +46,10 @@ class UnknownLanguageError(StanceError, ValueError):
 
 class InputFormatError(StanceError, ValueError):
     """An input file or row is malformed; the message names the file and line."""
+
+
+class StreamStoppedError(InputFormatError):
+    """Reading a file stopped part-way (damaged compressed data, a size limit); what came before stands."""
 
 
 class ActorRegistryError(InputFormatError):

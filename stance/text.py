@@ -6,17 +6,21 @@ Nothing here knows about articles; it turns a file (or a field) into clean text.
 from __future__ import annotations
 
 import codecs
+import gzip
 import html
+import io
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-from .errors import InputFormatError
+from .errors import InputFormatError, StreamStoppedError
 from .lang import LanguagePack, get_pack
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -176,11 +180,97 @@ def decode_bytes(data: bytes, *, source: str = "<bytes>") -> DecodedText:
     return DecodedText(_require_text(data.decode(found.codec, "replace"), source), found.encoding, found.replaced)
 
 
-def detect_file_encoding(path: str | Path, *, source: str) -> FileEncoding:
+GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def is_gzip(path: str | Path) -> bool:
+    """Whether a file starts with the gzip magic bytes (compression is chosen by content, not name)."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+class _GzipRaw(io.RawIOBase):
+    """The decompressed bytes of a gzip file; damage or more than ``limit`` bytes stop it with the reason."""
+
+    def __init__(self, path: str | Path, limit: int | None, source: str) -> None:
+        super().__init__()
+        self._gz: gzip.GzipFile | None = None
+        self._limit, self._source, self.count = limit, source, 0
+        self._gz = gzip.GzipFile(path, "rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._gz is None:
+            raise ValueError("I/O operation on closed file")
+        try:
+            n = self._gz.readinto(buffer)
+        except _GZIP_ERRORS as exc:
+            raise StreamStoppedError(f"{self._source}: corrupt gzip data after {self.count:,} decompressed bytes "
+                                     f"({type(exc).__name__}: {exc})") from exc
+        self.count += n
+        if self._limit is not None and self.count > self._limit:
+            raise StreamStoppedError(f"{self._source}: decompressed data exceeds the limit of {self._limit:,} bytes "
+                                     "(IngestConfig.max_decompressed_bytes; a gzip bomb?)")
+        return n
+
+    def close(self) -> None:
+        gz, self._gz = getattr(self, "_gz", None), None
+        if gz is not None:
+            gz.close()
+        super().close()
+
+
+@contextmanager
+def open_input(path: str | Path, *, compressed: bool = False, limit: int | None = None,
+               source: str = "<file>") -> Iterator[BinaryIO]:
+    """Open a file for reading bytes; a gzip file (``compressed``) yields its decompressed bytes.
+
+    Reading a compressed file raises :class:`~stance.errors.StreamStoppedError` where its
+    data is damaged (a corrupt or truncated gzip) or passes ``limit`` decompressed bytes.
+    """
+    if not compressed:
+        with open(path, "rb") as handle:
+            yield handle
+        return
+    with io.BufferedReader(_GzipRaw(path, limit, source), buffer_size=1 << 16) as buffered:
+        yield buffered
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _UntilStopped:
+    """A reader that ends (returns ``b""``) where the stream stops, once some data was read."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle, self._read_any, self._stopped = handle, False, False
+
+    def read(self, size: int = -1) -> bytes:
+        if self._stopped:
+            return b""
+        try:
+            data = self._handle.read(size)
+        except StreamStoppedError:
+            if not self._read_any:
+                raise
+            self._stopped = True
+            return b""
+        self._read_any = self._read_any or bool(data)
+        return data
+
+
+def detect_file_encoding(path: str | Path, *, source: str, compressed: bool = False,
+                         limit: int | None = None) -> FileEncoding:
     """Find the encoding of a file by reading it in chunks (memory stays at one chunk).
 
     The same rules as :func:`decode_bytes` apply; the file is then read line by line with
-    :func:`iter_text_lines`.
+    :func:`iter_text_lines`. A gzip file (``compressed``) is scanned as decompressed, up to
+    where its data is damaged or exceeds ``limit`` decompressed bytes (the reading passes
+    stop there with the reason, see :func:`open_input`).
 
     Parameters
     ----------
@@ -188,6 +278,10 @@ def detect_file_encoding(path: str | Path, *, source: str) -> FileEncoding:
         The file.
     source : str
         The name of the file in error messages.
+    compressed : bool
+        Whether the file is gzip-compressed.
+    limit : int, optional
+        At most this many decompressed bytes are read from a compressed file.
 
     Returns
     -------
@@ -200,7 +294,8 @@ def detect_file_encoding(path: str | Path, *, source: str) -> FileEncoding:
     InputFormatError
         If the file is empty, whitespace only, binary, or invalid after its byte-order mark.
     """
-    with open(path, "rb") as handle:
+    with open_input(path, compressed=compressed, limit=limit, source=source) as raw:
+        handle: _Readable = _UntilStopped(raw) if compressed else raw
         head = handle.read(_HEAD_BYTES)
         bom = _check_head(head, source)
         found = _scan_bom_file(handle, head, bom, source) if bom else _scan_file(handle, head, source)
@@ -209,7 +304,7 @@ def detect_file_encoding(path: str | Path, *, source: str) -> FileEncoding:
     return found
 
 
-def _scan_bom_file(handle: BinaryIO, head: bytes, bom: FileEncoding, source: str) -> FileEncoding:
+def _scan_bom_file(handle: _Readable, head: bytes, bom: FileEncoding, source: str) -> FileEncoding:
     decoder = codecs.getincrementaldecoder(bom.codec)()
     has_text = False
     chunk = head
@@ -224,7 +319,7 @@ def _scan_bom_file(handle: BinaryIO, head: bytes, bom: FileEncoding, source: str
     return bom
 
 
-def _scan_file(handle: BinaryIO, head: bytes, source: str) -> FileEncoding:
+def _scan_file(handle: _Readable, head: bytes, source: str) -> FileEncoding:
     scan = _Utf8Scan()
     chunk = head
     while chunk:
@@ -236,7 +331,8 @@ def _scan_file(handle: BinaryIO, head: bytes, source: str) -> FileEncoding:
     return scan.result()
 
 
-def iter_text_lines(path: str | Path, encoding: FileEncoding) -> Iterator[tuple[str, int]]:
+def iter_text_lines(path: str | Path, encoding: FileEncoding, *, compressed: bool = False,
+                    limit: int | None = None, source: str = "<file>") -> Iterator[tuple[str, int]]:
     """Yield ``(line, replaced)`` for each line of a file, split at ``\\n`` only.
 
     Parameters
@@ -246,6 +342,12 @@ def iter_text_lines(path: str | Path, encoding: FileEncoding) -> Iterator[tuple[
     encoding : FileEncoding
         As found by :func:`detect_file_encoding`.
 
+    Raises
+    ------
+    StreamStoppedError
+        When the data of a compressed file is damaged or exceeds ``limit`` decompressed
+        bytes; the lines before were yielded.
+
     Yields
     ------
     tuple of (str, int)
@@ -253,7 +355,8 @@ def iter_text_lines(path: str | Path, encoding: FileEncoding) -> Iterator[tuple[
         of its invalid UTF-8 bytes that were replaced by U+FFFD.
     """
     errors = "surrogateescape" if encoding.codec.startswith("utf-8") else "replace"
-    with open(path, encoding=encoding.codec, errors=errors, newline="\n") as handle:
+    with open_input(path, compressed=compressed, limit=limit, source=source) as raw, \
+            io.TextIOWrapper(raw, encoding=encoding.codec, errors=errors, newline="\n") as handle:
         for line in handle:
             if line.isascii():
                 yield line, 0
