@@ -15,6 +15,8 @@
    cache; they show scaling with size and jobs, not speed on real text.
 3. **Report job**: ``stance report`` against ``stance analyze`` on the 100x corpus, one job, each
    as a fresh command, three times; the ratio of the medians.
+4. **Archive scale** (only with ``--scale``; several minutes): ``benchmarks/scale.py`` on its
+   20,000-article archive (local jobs, Parquet input, Dask), written into the same ``--out``.
 """
 
 from __future__ import annotations
@@ -156,6 +158,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--scale", action="store_true", help="also run benchmarks/scale.py (20,000-article archive) into --out")
     parser.add_argument("--pool-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--scaling-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -193,6 +196,10 @@ def main() -> int:
     results["scaling"] = rows
     results["startup"] = startup_times()
     write_results(args.out, results)
+    if args.scale:
+        from scale import main as scale_main
+
+        return scale_main(["--out", str(args.out)])
     return 0
 
 

@@ -26,7 +26,7 @@ _EXPORTS: dict[str, str] = {
     "CodedUnit": "stance.coding",
     "CodingSheetError": "stance.errors",
     "Corpus": "stance.records",
-    "CorpusResult": "stance.pipeline",
+    "CorpusResult": "stance.records",
     "DataValidationError": "stance.errors",
     "IncompatibleModelError": "stance.errors",
     "InputFormatError": "stance.errors",
@@ -95,7 +95,8 @@ if TYPE_CHECKING:  # pragma: no cover
                          PipelineBuildError, StanceError, UnknownLanguageError)
     from .lang import LanguagePack, get_pack, register_pack
     from .mentions import find_mentions
-    from .pipeline import CorpusResult, analyze_corpus
+    from .pipeline import analyze_corpus
+    from .records import CorpusResult
     from .plots import plot_actor_overview, plot_heatmap, plot_stance_vs_sentiment, plot_timeline
     from .records import LABELS, Article, Corpus, Mention, ScoredMention, Sentence, Skipped, TargetScore
     from .scoring import Analyzer, load

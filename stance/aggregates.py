@@ -259,7 +259,8 @@ def aggregate_by_date(mentions: pd.DataFrame, freq: str = "day", config: ReportC
     periods = np.array([period_of(d, freq) for d in dates], dtype=object)[codes] if len(codes) else np.array([], dtype=object)
     if implausible:
         periods[mentions["article_id"].astype(str).isin(set(map(str, implausible))).to_numpy()] = IMPLAUSIBLE
-    frame = mentions.assign(period=periods)
+    needed = ["actor", "article_id", "stance", "stance_score", "sentiment_score"]
+    frame = mentions[needed].assign(period=periods)  # not a copy of every column (the sentences)
     table = _aggregate(frame, ["period", "actor"], config)
     rank = table["period"].map({IMPLAUSIBLE: 1, UNDATED: 2}).fillna(0)
     table = table.assign(_rank=rank).sort_values(["_rank", "period", "actor"], kind="stable").drop(columns="_rank")

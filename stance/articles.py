@@ -579,6 +579,34 @@ def _parquet_value(value: object) -> object:
     return value
 
 
+def articles_from_records(records: Iterable[dict[str, object]], display: str, *, language: str | LanguagePack | None = None,
+                          first_row: int = 1) -> Iterator[Article | Skipped]:
+    """Rows of a table as articles, made as the readers make them from a JSONL, CSV or Parquet row.
+
+    A row has ``text`` and optional ``id`` (default ``<display>:<row number>``), ``title``,
+    ``date``, ``source``, ``url``; other columns are kept as extra columns. Missing values
+    (None, NaN, NaT, ``pandas.NA``) count as absent; dates and timestamps as their calendar
+    date. A row that cannot be an article is a :class:`Skipped` with the reason.
+
+    Examples
+    --------
+    >>> article, skipped = articles_from_records([{"text": "Merz lobt Macron.", "date": None}, {"text": float("nan")}], "frame")
+    >>> article.id, article.date, skipped.reason, skipped.location
+    ('frame:1', None, "row has no 'text' (or it is empty)", 'row 2')
+    """
+    pack = language if isinstance(language, LanguagePack) else get_pack(language) if language else _PACK
+    for number, values in enumerate(records, start=first_row):
+        row = _Row(number, f"row {number}", {str(k): _record_value(v) for k, v in values.items()})
+        yield _row_item(row, display, pack)
+
+
+def _record_value(value: object) -> object:
+    """A table cell as a row value: missing values as None, dates and timestamps as ISO dates."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType") or (isinstance(value, float) and value != value):
+        return None
+    return _parquet_value(value)
+
+
 def _row_item(row: _Row, display: str, pack: LanguagePack = _PACK) -> Article | Skipped:
     """The article of one row, or the row skipped with the reason; never raises."""
     try:
@@ -1086,27 +1114,65 @@ class DuplicateDetector:
         self.config = config or IngestConfig()
         rng = np.random.default_rng(20251021)
         self._masks = rng.integers(0, 2**63 - 1, size=self._N_HASHES, dtype=np.int64).astype(np.uint64)
-        self._exact: dict[str, str] = {}
-        self._bands: dict[bytes, list[str]] = {}
-        self._signatures: dict[str, np.ndarray] = {}
+        # Compact per article (about 2 KB): ids by number, signatures as rows of one array,
+        # band keys as 64-bit integers (a collision only adds a candidate that is then compared).
+        self._ids: list[str] = []
+        self._exact: dict[bytes, int] = {}
+        self._bands: dict[int, int | list[int]] = {}
+        self._signatures = np.empty((0, self._N_HASHES), dtype=np.uint64)
 
     def check(self, article: Article) -> str | None:
         """Return the id of the earlier article this one duplicates, else register it."""
         key, signature = self._fingerprint(article.text)
-        if key in self._exact:
-            return self._exact[key]
-        rows = self._N_HASHES // self._BANDS
-        band_keys = [bytes([b]) + signature[b * rows:(b + 1) * rows].tobytes() for b in range(self._BANDS)]
+        exact = bytes.fromhex(key)
+        if exact in self._exact:
+            return self._ids[self._exact[exact]]
+        band_keys = self._band_keys(signature)
         for band_key in band_keys:
-            for other in self._bands.get(band_key, ()):
+            found = self._bands.get(band_key)
+            for other in (found,) if isinstance(found, int) else found or ():
                 similarity = float(np.mean(self._signatures[other] == signature))
                 if similarity >= self.config.near_duplicate_jaccard:
-                    return other
-        self._exact[key] = article.id
-        self._signatures[article.id] = signature
+                    return self._ids[other]
+        number = len(self._ids)
+        self._ids.append(article.id)
+        self._exact[exact] = number
+        if number == len(self._signatures):  # grow by doubling
+            grown = np.empty((max(64, 2 * number), self._N_HASHES), dtype=np.uint64)
+            grown[:number] = self._signatures
+            self._signatures = grown
+        self._signatures[number] = signature
         for band_key in band_keys:
-            self._bands.setdefault(band_key, []).append(article.id)
+            found = self._bands.get(band_key)
+            if found is None:
+                self._bands[band_key] = number
+            elif isinstance(found, int):
+                self._bands[band_key] = [found, number]
+            else:
+                found.append(number)
         return None
+
+    def _band_keys(self, signature: np.ndarray) -> list[int]:
+        rows = self._N_HASHES // self._BANDS
+        return [int.from_bytes(hashlib.blake2b(bytes([b]) + signature[b * rows:(b + 1) * rows].tobytes(), digest_size=8).digest(),
+                               "little") for b in range(self._BANDS)]
+
+    def exact_key(self, text: str) -> str:
+        """The key of exact duplicates: SHA-1 of the folded words (as :meth:`check` compares them).
+
+        Examples
+        --------
+        >>> detector = DuplicateDetector()
+        >>> detector.exact_key("Putin sprach.") == detector.exact_key("PUTIN  sprach!")
+        True
+        """
+        digest = hashlib.sha1()
+        total = 0
+        for words in _word_chunks(text):
+            if words:
+                digest.update(((" " if total else "") + " ".join(words)).encode("utf-8"))
+                total += len(words)
+        return digest.hexdigest()
 
     def _fingerprint(self, text: str) -> tuple[str, np.ndarray]:
         """SHA-1 of the folded words, and the MinHash signature of their ``shingle_words``-grams.

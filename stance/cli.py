@@ -121,7 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="score every (sentence, actor) unit and write one table",
                        description="Analyse a corpus and write the mentions table as .csv, .jsonl or .parquet.")
     p.add_argument("corpus", nargs="*", type=Path, help="files or folders (default: bundled sample corpus)")
-    p.add_argument("--out", type=Path, required=True, help="output file: .csv, .jsonl or .parquet")
+    p.add_argument("--out", type=Path, required=True, help="output file: .csv, .jsonl or .parquet; with --out-format parquet "
+                   "a folder")
+    p.add_argument("--out-format", choices=("parquet",), help="parquet: write --out as a partitioned Parquet dataset "
+                   "(mentions/ and articles/ part by part as the run goes, the aggregates as CSV, dataset.json), for archives")
+    p.add_argument("--resume", action="store_true", help="with --out-format parquet: continue an interrupted run of the same "
+                   "command, scoring only the parts it had not written (the final tables are identical)")
+    p.add_argument("--part-items", type=_positive_int, default=None, metavar="N",
+                   help="with --out-format parquet: input items per part (default 1000)")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="local (default): this machine, --jobs processes; dask: a Dask cluster (pip install 'stance[dask]'), "
+                        "with --out-format parquet")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: the scheduler to use (tcp://host:8786); "
+                   "default: start a local cluster of --workers processes")
+    p.add_argument("--workers", type=_positive_int, default=2, metavar="N",
+                   help="with --engine dask and no --scheduler: worker processes of the local cluster (default 2)")
     _add_reading_args(p)
     _add_model_args(p)
     _add_common(p)
@@ -494,9 +508,12 @@ def _read_validation(path: Path) -> dict[str, Any]:
 def cmd_analyze(args: argparse.Namespace) -> int:
     """``stance analyze``: lock and check ``--out``, analyse, write the table atomically."""
     from .io import clean_stale_temp_files, output_lock
-    from .report import write_mentions
+    from .tables import write_mentions
 
     out: Path = args.out
+    _check_dataset_args(args)
+    if args.out_format == "parquet":
+        return _analyze_archive(args)
     if out.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
         raise InputFormatError(f"--out {out}: expected a .csv, .jsonl or .parquet file")
     if out.is_dir():
@@ -518,45 +535,81 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return failed if failed is not None else _finish(result, started, out, args.quiet)
 
 
-def _read_mentions(path: Path) -> Any:
-    """A saved mentions table (.csv, .jsonl or .parquet), checked for the columns the plots need."""
-    import pandas as pd
+def _analyze_archive(args: argparse.Namespace) -> int:
+    """``stance analyze --out-format parquet``: a Parquet dataset folder, part by part, resumable."""
+    from .archive import analyze_archive
+    from .io import lock_path, partial_path
+    from .scoring import load
+    from .tables import PART_ITEMS
 
-    if not path.is_file():
-        raise InputFormatError(f"{path}: no such file")
+    out: Path = args.out
+    _check_inputs(args.corpus)
+    _check_not_inside(args.corpus, out)
+    analyzer = load(args.model, actors=args.actors)
+    _warn_registry_mismatch(analyzer.metadata, args.actors)
+    if args.engine == "dask" and not args.verbose:  # Dask logs every worker start and stop at INFO
+        try:
+            import distributed  # noqa: F401 - its import sets its loggers' levels; ours must come after
+        except ImportError:
+            pass
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    bar = None
+    if not args.quiet and sys.stderr.isatty() and args.engine == "local":
+        from tqdm import tqdm
+
+        bar = tqdm(desc="items", unit=" item", file=sys.stderr)
     try:
-        if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        elif path.suffix == ".jsonl":
-            frame = pd.read_json(path, lines=True, dtype={"date": str})
-        else:
-            frame = pd.read_csv(path, dtype={"date": str, "article_id": str})
-    except Exception as exc:
-        raise InputFormatError(f"{path}: cannot read the mentions table: {exc}") from exc
-    needed = {"article_id", "actor", "stance", "stance_score", "sentiment_score", "date"}
-    missing = sorted(needed - set(frame.columns))
-    if missing:
-        raise InputFormatError(f"{path}: not a mentions table, missing column(s) {', '.join(missing)}")
-    if frame.empty:
-        raise InputFormatError(f"{path}: the mentions table has no rows")
-    frame["date"] = frame["date"].where(frame["date"].notna() & (frame["date"] != "None"), None)
-    return frame
+        run = analyze_archive(args.corpus, out, analyzer=analyzer, jobs=args.jobs,
+                              ingest=_ingest_config(args, (out, lock_path(out), partial_path(out))),
+                              check_language=not args.any_language, part_items=args.part_items or PART_ITEMS,
+                              resume=args.resume, engine=args.engine, scheduler=args.scheduler, workers=args.workers,
+                              actors_file=args.actors, progress=bar.update if bar is not None else None)
+    except KeyboardInterrupt:
+        print(f"interrupted; {escape_control(out)} is unchanged; the parts written so far are kept: run the same command "
+              "with --resume to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        status = run.status
+        resumed = f" ({run.resumed_parts} part(s) from the interrupted run)" if run.resumed_parts else ""
+        lines = [f"stance: {status.get('ok', 0)} articles analysed, {status.get('duplicate', 0)} duplicate(s), "
+                 f"{status.get('skipped', 0)} skipped; {run.units} units in {run.parts} part(s){resumed}, "
+                 f"{run.seconds:.1f} s -> {escape_control(out)}"]
+        lines += _listed("warning", list(run.warnings)) + _listed("skipped", list(run.skipped))
+        print("\n".join(lines))
+    return EXIT_OK
+
+
+def _check_dataset_args(args: argparse.Namespace) -> None:
+    """Options that only a Parquet dataset run takes."""
+    if args.out_format != "parquet":
+        given = [flag for flag, on in (("--resume", args.resume), ("--part-items", args.part_items is not None),
+                                       ("--engine dask", args.engine == "dask")) if on]
+        if given:
+            raise InputFormatError(f"{', '.join(given)}: only with --out-format parquet (a dataset folder written part by part)")
+    if args.engine != "dask" and args.scheduler:
+        raise InputFormatError("--scheduler: only with --engine dask")
+
+
+def _read_mentions(path: Path) -> Any:
+    from .tables import read_mentions
+
+    return read_mentions(path)
 
 
 def _implausible_next_to(mentions: Path) -> frozenset[str]:
-    """Ids of articles with an implausible date, from the articles.csv next to a mentions table (if there is one)."""
-    import pandas as pd
-
+    """Ids of articles with an implausible date, from the articles table next to a mentions table (if there is one)."""
     from .report import implausible_articles
+    from .tables import read_article_warnings
 
-    articles = mentions.parent / "articles.csv"
-    if not articles.is_file():
-        return frozenset()
     try:
-        return implausible_articles(pd.read_csv(articles, dtype=str, usecols=["article_id", "warnings"]))
-    except Exception:  # noqa: BLE001 - no readable articles.csv: every date is drawn as written
-        log.debug("cannot read %s; implausible dates are drawn as written", articles, exc_info=True)
+        articles = read_article_warnings(mentions)
+    except Exception:  # noqa: BLE001 - no readable articles table: every date is drawn as written
+        log.debug("cannot read the articles next to %s; implausible dates are drawn as written", mentions, exc_info=True)
         return frozenset()
+    return implausible_articles(articles) if articles is not None else frozenset()
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -566,7 +619,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .report import PLOT_FILES, draw_plots
 
     path: Path = args.mentions
-    out: Path = args.out if args.out is not None else path.parent / "plots"
+    out: Path = args.out if args.out is not None else (path if path.is_dir() else path.parent) / "plots"
     _check_not_inside([path], out)
     frame = _read_mentions(path)
     implausible = _implausible_next_to(path)

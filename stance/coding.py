@@ -233,7 +233,7 @@ def _needs_quote(text: str) -> bool:
 
 def _protect(value: object) -> str:
     """A sheet cell: text with a leading ``'`` when a spreadsheet could run it as a formula
-    (as :func:`stance.report.neutralise_formulas` does for the report's CSV files)."""
+    (as :func:`stance.tables.neutralise_formulas` does for the report's CSV files)."""
     text = "" if value is None else str(value)
     return "'" + text if _needs_quote(text) else text
 
@@ -399,7 +399,7 @@ def draw_sample(mentions: pd.DataFrame, n: int, *, by: str | None = None, seed: 
 
 def restore_text_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of a mentions table read from CSV with the leading ``'`` that
-    :func:`stance.report.neutralise_formulas` added to formula-like text cells removed again,
+    :func:`stance.tables.neutralise_formulas` added to formula-like text cells removed again,
     so sentences and offsets match the analysed text.
 
     Examples

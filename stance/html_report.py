@@ -33,7 +33,7 @@ import pandas as pd
 from .aggregates import top_actors
 from .config import ReportConfig
 from .io import escape_control
-from .pipeline import CorpusResult
+from .records import CorpusResult
 from .report import evidence, summarise_warnings
 
 EMBEDDED_ROWS = 5_000  # rows per table embedded in report.html; the CSV files have them all

@@ -86,6 +86,15 @@ def staging_path(target: str | Path, pid: int | None = None) -> Path:
     return target.parent / f".{target.name}.stance-tmp-{os.getpid() if pid is None else pid}"
 
 
+def partial_path(target: str | Path) -> Path:
+    """The folder a resumable run writes into until it is complete: ``.<name>.stance-partial``.
+
+    Unlike a staging folder it outlives an interrupted run (``stance analyze --resume``).
+    """
+    target = _absolute(target)
+    return target.parent / f".{target.name}.stance-partial"
+
+
 def _absolute(target: str | Path) -> Path:
     """``target`` made absolute and normalised (``out/..`` has a real name and parent); symlinks are kept."""
     return Path(os.path.abspath(target))
@@ -209,6 +218,9 @@ class StagedFolder:
     kind : str
         What the folder holds (``"report"``, ``"plots"``), written into the marker; a folder
         whose marker names another kind is not replaced.
+    keep : bool
+        Write into :func:`partial_path` instead, reusing what an interrupted run left there,
+        and keep it when leaving without committing (a resumable run).
 
     Raises
     ------
@@ -226,13 +238,15 @@ class StagedFolder:
     (['.stance-output', 'a.txt'], True)
     """
 
-    def __init__(self, target: str | Path, known: Collection[str] = (), kind: str = "output") -> None:
+    def __init__(self, target: str | Path, known: Collection[str] = (), kind: str = "output", *,
+                 keep: bool = False) -> None:
         self.target = _absolute(target)
         if self.target.is_symlink() and self.target.is_dir():  # replace the real folder, keep the link
             self.target = self.target.resolve()
         self.known = frozenset(known)
         self.kind = kind
-        self.path = staging_path(self.target)
+        self.keep = keep
+        self.path = partial_path(self.target) if keep else staging_path(self.target)
         self.committed = False
 
     def check(self) -> None:
@@ -243,9 +257,10 @@ class StagedFolder:
         self.check()
         _check_parent_writable(self.target)
         clean_stale_staging(self.target)
-        shutil.rmtree(self.path, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.path, ignore_errors=True)
         try:
-            self.path.mkdir()
+            self.path.mkdir(exist_ok=self.keep)
         except OSError as exc:
             raise OutputFolderError(f"{self.path}: cannot create the staging folder: {exc.strerror or exc}") from exc
         return self
@@ -271,7 +286,7 @@ class StagedFolder:
             shutil.rmtree(old, ignore_errors=True)
 
     def __exit__(self, *exc: object) -> None:
-        if not self.committed:
+        if not self.committed and not self.keep:
             shutil.rmtree(self.path, ignore_errors=True)
 
 

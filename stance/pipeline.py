@@ -1,76 +1,334 @@
 """The library entry point: corpus in, scored mentions and article statuses out.
 
-Articles stream through in batches (read -> split -> sentences -> mentions -> scores), so
-memory grows with the output table, not with the corpus. With ``jobs > 1`` batches are
-scored in worker processes; results come back in input order, so output is identical.
+Three layers, each usable on its own:
+
+* :func:`score_articles` -- articles in, records out (:class:`~stance.records.ArticleResult`
+  or :class:`~stance.records.Skipped`, one per article, in order). No files, no tables, no
+  pandas: the unit of work that a local pool, Dask (:mod:`stance.dask`) or Spark maps over a
+  partition.
+* :func:`iter_outcomes` -- reads a corpus (duplicates, language check), scores its articles
+  here or in a joblib pool and yields what became of every input item, in input order.
+* :func:`analyze_corpus` (the tables in memory) and :func:`write_dataset` (a partitioned
+  Parquet dataset written as it goes, resumable) turn the outcomes into the tables of
+  :mod:`stance.tables`.
+
+Memory grows with the output table in :func:`analyze_corpus` and stays flat in
+:func:`write_dataset`. The worker pool is joblib's; its backend is not pinned, so
+``joblib.parallel_config(...)`` chooses it (loky processes by default).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import Counter
-from array import array
 import logging
 import os
-import queue
-import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .actors import ActorRegistry
-from .articles import MAX_EXTRA_COLUMNS, iter_corpus
+from .articles import iter_corpus
 from .config import IngestConfig, NlpConfig
 from .lang import LanguagePack, available_languages, register_pack
 from .language import not_german_reason
 from .mentions import iter_article_mentions
 from .nlp import load_nlp
-from .records import Article, Skipped, SourceFile
+from .records import Article, ArticleResult, CorpusResult, Skipped, SourceFile
+from .tables import (
+    ARTICLE_COLUMNS,
+    MENTION_COLUMNS,
+    PART_ITEMS,
+    MentionColumns,
+    article_row,
+    articles_frame,
+    dataset_article_table,
+    mention_columns,
+    skipped_row,
+    write_part,
+)
 
 if TYPE_CHECKING:
-    import pandas as pd
+    import pyarrow as pa
 
     from .scoring import Analyzer
 
+__all__ = ["ARTICLE_COLUMNS", "MENTION_COLUMNS", "CorpusResult", "ItemOutcome", "analyze_corpus", "iter_outcomes",
+           "score_articles", "write_dataset"]
+
 logger = logging.getLogger(__name__)
 
-MENTION_COLUMNS: tuple[str, ...] = (
-    "article_id", "source", "title", "date", "sentence_index", "actor", "actor_name", "surface", "kind",
-    "start", "end", "stance", "stance_score", "p_negative", "p_neutral", "p_positive",
-    "sentiment", "sentiment_score", "sentence",
-)
-ARTICLE_COLUMNS: tuple[str, ...] = (
-    "article_id", "source", "path", "location", "title", "date", "status", "duplicate_of",
-    "sentences", "units", "warnings", "reason", "encoding",
-)
-# An extra input column named like one of ours is renamed input_<name>.
-_RESERVED = frozenset({*MENTION_COLUMNS, *ARTICLE_COLUMNS, "_seq"})
 BATCH_ARTICLES = 32
 IN_PROCESS_BATCHES = 8  # a corpus of up to 8 batches (256 articles) is scored without workers
 
+WorkerSpec = tuple[str | None, ActorRegistry, LanguagePack]
+"""What a worker process needs to load the analyzer itself: model folder, registry, language pack."""
 
-@dataclass(frozen=True)
-class CorpusResult:
-    """The analysis of a corpus: one row per scored unit, one row per input/article.
 
-    ``mentions`` and ``articles`` are pandas DataFrames (columns :data:`MENTION_COLUMNS`
-    and :data:`ARTICLE_COLUMNS`, then any extra input columns such as ``author``, see
-    :func:`analyze_corpus`); ``skipped`` lists every input not analysed with the
-    reason; ``warnings`` holds article warnings such as implausible dates.
+# --- records in, records out ---------------------------------------------------------------------
+
+def score_articles(articles: Iterable[Article], analyzer: Analyzer, *,
+                   batch_size: int = BATCH_ARTICLES) -> Iterator[ArticleResult | Skipped]:
+    """Score articles: one :class:`ArticleResult` (or :class:`Skipped` with the reason) per
+    article, in input order, never an exception for one bad article.
+
+    Articles are split, matched and scored ``batch_size`` at a time with one model call per
+    model. Input is consumed lazily, so this maps over a partition of any size.
+
+    Examples
+    --------
+    >>> import stance
+    >>> article = stance.Article(id="a1", source="demo", title=None, date=None, text="Merz lobt Macron.")
+    >>> [result] = score_articles([article], stance.load())
+    >>> result.sentences, [(m.actor, m.surface) for m in result.mentions]
+    (1, [('merz', 'Merz'), ('macron', 'Macron')])
+    """
+    iterator = iter(articles)
+    while batch := list(itertools.islice(iterator, batch_size)):
+        yield from _score_batch_records(batch, analyzer)
+
+
+def _score_batch_records(batch: Sequence[Article], analyzer: Analyzer) -> list[ArticleResult | Skipped]:
+    nlp = load_nlp(NlpConfig(lang=analyzer.language), analyzer.registry)
+    try:
+        items = list(iter_article_mentions(batch, nlp))
+        scored = analyzer.score_mentions([m for item in items for m in item.mentions])
+        results: list[ArticleResult | Skipped] = []
+        start = 0
+        for item in items:
+            results.append(ArticleResult(item.article, len(item.sentences), tuple(scored[start:start + len(item.mentions)])))
+            start += len(item.mentions)
+        return results
+    except Exception:  # fall back to one article at a time to isolate the bad one
+        logger.exception("batch failed; retrying article by article")
+    results = []
+    for article in batch:
+        try:
+            item = next(iter(iter_article_mentions([article], nlp)))
+            results.append(ArticleResult(article, len(item.sentences), tuple(analyzer.score_mentions(item.mentions))))
+        except Exception as exc:
+            results.append(Skipped(article.id, f"analysis failed: {type(exc).__name__}: {exc}"))
+    return results
+
+
+def score_batch(batch: Sequence[Article], analyzer: Analyzer) -> list[tuple[Article, Any]]:
+    """Score a batch for the tables: per article ``(number of sentences, columns of its units)``
+    or a :class:`Skipped` (what a worker process sends back: columns pickle small)."""
+    return [(article, result if isinstance(result, Skipped) else (result.sentences, mention_columns(result, analyzer.registry)))
+            for article, result in zip(batch, _score_batch_records(batch, analyzer))]
+
+
+# --- a corpus in input order ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What became of one input item (article, duplicate or skipped input), ready for the tables.
+
+    ``seq`` is the item's position in the input; ``row`` its articles-table row; ``columns``
+    its units column by column (:func:`stance.tables.mention_columns`) if it was analysed.
     """
 
-    mentions: pd.DataFrame
-    articles: pd.DataFrame
-    skipped: tuple[Skipped, ...] = ()
+    seq: int
+    row: dict[str, Any]
+    columns: dict[str, list[Any]] | None = None
+    skipped: Skipped | None = None
     warnings: tuple[str, ...] = ()
-    files: tuple[SourceFile, ...] = field(default=())
 
-    @property
-    def analysed_count(self) -> int:
-        """Number of articles analysed (not duplicates, not skipped)."""
-        return int((self.articles["status"] == "ok").sum())
 
+@dataclass(frozen=True, slots=True)
+class PendingArticle:
+    """An article read and waiting to be scored, with its place in the input."""
+
+    seq: int
+    article: Article
+    warnings: tuple[str, ...] = ()
+
+
+def iter_input_items(*paths: str | Path, ingest: IngestConfig, check_language: bool = True, language: str | None = None,
+                     start: int = 0) -> Iterator[SourceFile | ItemOutcome | PendingArticle]:
+    """Read a corpus: every input item numbered in reading order, decided (duplicate, skipped,
+    not in ``language``) or pending scoring. Items numbered below ``start`` are read (duplicates
+    are found across the whole corpus) but not yielded; files are always yielded."""
+    for seq, item in enumerate(iter_corpus(*paths, config=ingest)):
+        if isinstance(item, SourceFile):
+            yield item
+        elif seq >= start:
+            yield classify_item(item, seq, check_language, language)
+
+
+def classify_item(item: Article | Skipped, seq: int, check_language: bool = True,
+                  language: str | None = None) -> ItemOutcome | PendingArticle:
+    """An input item decided (skipped, duplicate, not in ``language``) or pending scoring."""
+    if isinstance(item, Skipped):
+        return ItemOutcome(seq, skipped_row(item, seq), skipped=item)
+    warnings = tuple(f"{item.id}: {w}" for w in item.warnings)
+    if item.duplicate_of is not None:
+        return ItemOutcome(seq, article_row(item, "duplicate", reason=f"duplicate of {item.duplicate_of}", seq=seq),
+                           warnings=warnings)
+    other = not_german_reason(item.text, language) if check_language else None
+    if other is not None:
+        return ItemOutcome(seq, article_row(item, "skipped", reason=other, seq=seq), skipped=Skipped(item.id, other),
+                           warnings=warnings)
+    return PendingArticle(seq, item, warnings)
+
+
+def score_items(items: Iterable[ItemOutcome | PendingArticle], analyzer: Analyzer) -> list[ItemOutcome]:
+    """Every item's outcome, the pending articles scored :data:`BATCH_ARTICLES` at a time (for a partition)."""
+    outcomes: list[ItemOutcome] = []
+    batch: list[PendingArticle] = []
+
+    def flush() -> None:
+        scored = score_batch([p.article for p in batch], analyzer)
+        outcomes.extend(scored_outcome(p, outcome) for p, (_, outcome) in zip(batch, scored))
+        batch.clear()
+
+    for item in items:
+        if isinstance(item, ItemOutcome):
+            outcomes.append(item)
+            continue
+        batch.append(item)
+        if len(batch) >= BATCH_ARTICLES:
+            flush()
+    if batch:
+        flush()
+    return outcomes
+
+
+def scored_outcome(pending: PendingArticle, outcome: Any) -> ItemOutcome:
+    """The outcome of a scored article from :func:`score_batch`'s ``(sentences, columns)`` or Skipped."""
+    article, seq = pending.article, pending.seq
+    if isinstance(outcome, Skipped):
+        return ItemOutcome(seq, article_row(article, "skipped", reason=outcome.reason, seq=seq), skipped=outcome,
+                           warnings=pending.warnings)
+    sentences, columns = outcome
+    return ItemOutcome(seq, article_row(article, "ok", sentences, len(columns["actor"]), seq=seq), columns,
+                       warnings=pending.warnings)
+
+
+class _InputOrder:
+    """Hands articles to the scorer in batches and gives every item back in input order."""
+
+    def __init__(self, items: Iterator[SourceFile | ItemOutcome | PendingArticle]) -> None:
+        self._items = items
+        self._queue: deque[SourceFile | ItemOutcome | PendingArticle] = deque()  # in input order
+        self._scored: dict[int, ItemOutcome] = {}
+
+    def batches(self) -> Iterator[list[PendingArticle]]:
+        batch: list[PendingArticle] = []
+        for item in self._items:
+            self._queue.append(item)
+            if isinstance(item, PendingArticle):
+                batch.append(item)
+                if len(batch) >= BATCH_ARTICLES:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    def scored(self, batch: list[PendingArticle], outcomes: list[tuple[Article, Any]]) -> None:
+        for pending, (_, outcome) in zip(batch, outcomes):
+            self._scored[pending.seq] = scored_outcome(pending, outcome)
+
+    def ready(self) -> Iterator[SourceFile | ItemOutcome]:
+        """Items at the front of the input whose outcome is known."""
+        while self._queue:
+            item = self._queue[0]
+            if isinstance(item, PendingArticle):
+                if item.seq not in self._scored:
+                    return
+                item = self._scored.pop(item.seq)
+            self._queue.popleft()
+            yield item
+
+
+def iter_outcomes(*paths: str | Path, analyzer: Analyzer, jobs: int = 1, ingest: IngestConfig | None = None,
+                  check_language: bool = True, start: int = 0) -> Iterator[SourceFile | ItemOutcome]:
+    """Read and score a corpus; yield every file and every input item's outcome in input order.
+
+    ``start`` skips the outcomes of the first ``start`` items (a resumed run); the output does
+    not depend on ``jobs``.
+    """
+    ingest = ingest or IngestConfig()
+    if ingest.language is None:  # read the corpus in the model's language
+        ingest = replace(ingest, language=analyzer.language)
+    order = _InputOrder(iter_input_items(*paths, ingest=ingest, check_language=check_language,
+                                         language=analyzer.language, start=start))
+    for batch, outcomes in _score_batches(order.batches(), analyzer, _resolve_jobs(jobs)):
+        order.scored(batch, outcomes)
+        yield from order.ready()
+    yield from order.ready()
+
+
+def _resolve_jobs(jobs: int) -> int:
+    if jobs is None or jobs <= 0:
+        return max(1, os.cpu_count() or 1)
+    return jobs
+
+
+# --- scoring here or in workers ------------------------------------------------------------------
+
+def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer,
+                   jobs: int) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
+    """Score batches in input order, here or (``jobs > 1``) in ``jobs`` joblib workers.
+
+    A corpus of at most :data:`IN_PROCESS_BATCHES` batches is scored here, so a small corpus
+    never pays for starting workers. For a larger one the workers start at once and this
+    process scores the first batches while they start. A batch whose worker died (killed, out
+    of memory) is scored again here, and so is the rest of the corpus.
+    """
+    iterator = iter(batches)
+    head = list(itertools.islice(iterator, IN_PROCESS_BATCHES)) if jobs > 1 else []
+    if jobs == 1 or len(head) < IN_PROCESS_BATCHES:
+        for batch in itertools.chain(head, iterator):
+            yield batch, score_batch([p.article for p in batch], analyzer)
+        return
+    yield from _score_with_workers(head, iterator, analyzer, jobs)
+
+
+def _score_with_workers(head: list[list[PendingArticle]], rest: Iterator[list[PendingArticle]], analyzer: Analyzer,
+                        jobs: int) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
+    from joblib import Parallel, delayed
+
+    spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
+    shipped = analyzer if analyzer.model_path is None else None  # an in-memory model is sent whole
+    in_flight: deque[list[PendingArticle]] = deque()
+
+    def dispatched() -> Iterator[Any]:
+        for batch in rest:
+            in_flight.append(batch)
+            yield delayed(_score_batch_in_worker)([p.article for p in batch], spec, shipped)
+
+    results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(dispatched())
+    for batch in head:  # scored here while the workers start
+        yield batch, score_batch([p.article for p in batch], analyzer)
+    try:
+        for outcomes in results:
+            yield in_flight.popleft(), outcomes
+    except Exception:  # a worker died: what it held, and the rest, is scored here
+        logger.exception("worker failed; the remaining batches are scored in the main process")
+        while in_flight:
+            batch = in_flight.popleft()
+            yield batch, score_batch([p.article for p in batch], analyzer)
+        for batch in rest:
+            yield batch, score_batch([p.article for p in batch], analyzer)
+
+
+def _score_batch_in_worker(batch: list[Article], spec: WorkerSpec, analyzer: Analyzer | None) -> list[tuple[Article, Any]]:
+    return score_batch(batch, analyzer or worker_analyzer(spec))
+
+
+def worker_analyzer(spec: WorkerSpec) -> Analyzer:
+    """The analyzer of a worker process, loaded once per process (the model is cached by folder)."""
+    from .scoring import load
+
+    path, registry, pack = spec
+    if pack.code not in available_languages():  # a pack registered at run time in the parent process
+        register_pack(pack)
+    return load(path, actors=registry)
+
+
+# --- tables in memory ------------------------------------------------------------------------------
 
 def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors: ActorRegistry | str | Path | None = None,
                    jobs: int = 1, progress: Callable[[int], None] | None = None,
@@ -81,7 +339,8 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
     Parameters
     ----------
     *paths : str or Path
-        Files or folders (``.txt``, ``.md``, ``.html``, ``.jsonl``, ``.csv``).
+        Files or folders (``.txt``, ``.md``, ``.html``, ``.jsonl``, ``.csv``, ``.jsonl.gz``,
+        ``.csv.gz``, ``.parquet``).
     analyzer : Analyzer, optional
         Models to score with (default: ``stance.load()``).
     actors : ActorRegistry or path, optional
@@ -89,7 +348,7 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
     jobs : int
         Worker processes; ``-1`` or ``0`` means all cores. Output does not depend on it.
     progress : callable, optional
-        Called with the number of articles finished after each batch.
+        Called with the number of input items finished, every few items.
     ingest : IngestConfig, optional
         Reading options (file types, limits, duplicate handling).
     check_language : bool
@@ -106,342 +365,114 @@ def analyze_corpus(*paths: str | Path, analyzer: Analyzer | None = None, actors:
     >>> int((result.articles["status"] == "duplicate").sum()), len(result.mentions) > 350
     (1, True)
     """
-    import pandas as pd
-
     from .scoring import load
 
     analyzer = analyzer or load()
     if actors is not None:
         analyzer = analyzer.with_actors(actors)
-    jobs = _resolve_jobs(jobs)
-    columns = _MentionColumns()
-    article_rows: list[dict[str, Any]] = []
-    skipped: list[Skipped] = []
-    files: list[SourceFile] = []
-    warnings: list[str] = []
-
-    ingest = ingest or IngestConfig()
-    if ingest.language is None:  # read the corpus in the model's language
-        ingest = replace(ingest, language=analyzer.language)
-    stream = iter_corpus(*paths, config=ingest)
-    sequence: dict[str, int] = {}
-    batches = _article_batches(stream, article_rows, skipped, files, warnings, sequence, check_language, analyzer.language)
-    for results in _score_batches(batches, analyzer, jobs):
-        for article, outcome in results:
-            if isinstance(outcome, Skipped):
-                skipped.append(outcome)
-                article_rows.append(_article_row(article, "skipped", 0, 0, reason=outcome.reason, seq=sequence[article.id]))
-                continue
-            n_sentences, rows = outcome
-            units = len(rows["actor"])
-            columns.extend(rows)
-            article_rows.append(_article_row(article, "ok", n_sentences, units, seq=sequence[article.id]))
-        if progress:
-            progress(len(results))
-    # Rows arrive in input order (articles as read, units by position), whatever ``jobs`` is.
-    mentions = columns.frame()
-    del columns
-    article_rows.sort(key=lambda row: row["_seq"])
-    extras = _extra_column_names(article_rows, warnings)
-    articles = pd.DataFrame(article_rows, columns=[*ARTICLE_COLUMNS, *extras])
-    if extras and extra_columns_in_mentions:
-        mentions = mentions.merge(articles[["article_id", *extras]], on="article_id", how="left", validate="many_to_one")
-    return CorpusResult(mentions, articles, tuple(skipped), tuple(warnings), tuple(files))
+    collected = _Collected()
+    for item in iter_outcomes(*paths, analyzer=analyzer, jobs=jobs, ingest=ingest, check_language=check_language):
+        collected.add(item)
+        if progress and collected.unreported >= BATCH_ARTICLES:
+            progress(collected.take_unreported())
+    if progress and collected.unreported:
+        progress(collected.take_unreported())
+    return collected.result(extra_columns_in_mentions)
 
 
-def _extra_column_names(article_rows: list[dict[str, Any]], warnings: list[str]) -> list[str]:
-    """The extra input columns of the table: the :data:`MAX_EXTRA_COLUMNS` most frequent, by name."""
-    counts = Counter(name for row in article_rows for name in row if name not in _RESERVED)
-    kept = sorted(counts, key=lambda name: (-counts[name], name))[:MAX_EXTRA_COLUMNS]
-    if len(counts) > len(kept):
-        warnings.append(f"{len(counts) - len(kept)} extra input column(s) beyond the {MAX_EXTRA_COLUMNS} most frequent "
-                        "are left out of the tables")
-    return sorted(kept)
+@dataclass
+class _Collected:
+    """Outcomes gathered into the tables of a :class:`CorpusResult`."""
+
+    columns: MentionColumns = field(default_factory=MentionColumns)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: list[SourceFile] = field(default_factory=list)
+    unreported: int = 0
+
+    def add(self, item: SourceFile | ItemOutcome) -> None:
+        if isinstance(item, SourceFile):
+            self.files.append(item)
+            return
+        if item.columns is not None:
+            self.columns.extend(item.columns)
+        self.rows.append(item.row)
+        if item.skipped is not None:
+            self.skipped.append(item.skipped)
+        self.warnings.extend(item.warnings)
+        self.unreported += 1
+
+    def take_unreported(self) -> int:
+        count, self.unreported = self.unreported, 0
+        return count
+
+    def result(self, extra_columns_in_mentions: bool = False) -> CorpusResult:
+        mentions = self.columns.frame()
+        articles = articles_frame(self.rows, self.warnings)
+        extras = list(articles.columns[len(ARTICLE_COLUMNS):])
+        if extras and extra_columns_in_mentions:
+            mentions = mentions.merge(articles[["article_id", *extras]], on="article_id", how="left", validate="many_to_one")
+        return CorpusResult(mentions, articles, tuple(self.skipped), tuple(self.warnings), tuple(self.files))
 
 
-class _MentionColumns:
-    """The mention table as it grows: numbers in typed arrays (8 bytes a value), text as shared
-    string objects, so a large corpus costs a few hundred bytes per unit until the frame is built."""
+# --- a Parquet dataset, part by part -----------------------------------------------------------
 
-    _INTEGERS = frozenset({"sentence_index", "start", "end"})
-    _FLOATS = frozenset({"stance_score", "p_negative", "p_neutral", "p_positive", "sentiment_score"})
+@dataclass(frozen=True)
+class DatasetRun:
+    """What :func:`write_dataset` did: parts written, and the items of this run (a resumed run
+    counts only what it analysed itself)."""
 
-    def __init__(self) -> None:
-        self._columns: dict[str, Any] = {
-            name: array("q") if name in self._INTEGERS else array("d") if name in self._FLOATS else []
-            for name in MENTION_COLUMNS
-        }
-
-    def extend(self, rows: dict[str, list[Any]]) -> None:
-        for name, values in rows.items():
-            self._columns[name].extend(values)
-
-    def frame(self) -> pd.DataFrame:
-        """The table (:data:`MENTION_COLUMNS`); an empty one has object columns."""
-        import numpy as np
-        import pandas as pd
-
-        if not self._columns["actor"]:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in MENTION_COLUMNS})
-        data = {}
-        for name in MENTION_COLUMNS:
-            values = self._columns[name]
-            if isinstance(values, array):
-                data[name] = np.frombuffer(values, dtype=np.int64 if values.typecode == "q" else np.float64).copy()
-            else:
-                data[name] = values
-            self._columns[name] = []  # release each column once it is in the frame
-        return pd.DataFrame(data, columns=list(MENTION_COLUMNS))
+    folder: Path
+    parts: int
+    resumed_parts: int
+    skipped: tuple[Skipped, ...]
+    warnings: tuple[str, ...]
+    files: tuple[SourceFile, ...]
 
 
-def _resolve_jobs(jobs: int) -> int:
-    if jobs is None or jobs <= 0:
-        return max(1, os.cpu_count() or 1)
-    return jobs
+def assemble_part(outcomes: Sequence[ItemOutcome]) -> tuple[pa.Table, pa.Table]:
+    """The mentions and articles tables of one dataset part, from its items' outcomes (any order)."""
+    ordered = sorted(outcomes, key=lambda item: item.seq)
+    columns = MentionColumns()
+    for item in ordered:
+        if item.columns is not None:
+            columns.extend(item.columns)
+    return columns.arrow(), dataset_article_table([item.row for item in ordered])
 
 
-def _article_batches(stream: Iterable[Article | Skipped | SourceFile], article_rows: list[dict[str, Any]],
-                     skipped: list[Skipped], files: list[SourceFile], warnings: list[str],
-                     sequence: dict[str, int], check_language: bool = True, language: str | None = None) -> Iterator[list[Article]]:
-    """Group unique articles into batches; record duplicates, skips and files on the way.
+def write_dataset(*paths: str | Path, out: str | Path, analyzer: Analyzer, jobs: int = 1, ingest: IngestConfig | None = None,
+                  check_language: bool = True, part_items: int = PART_ITEMS, resume_parts: int = 0,
+                  progress: Callable[[int], None] | None = None) -> DatasetRun:
+    """Analyse a corpus into the parts of a Parquet dataset in ``out`` (see :mod:`stance.tables`).
 
-    With ``check_language`` an article that is not in ``language`` (the model's pack) is skipped.
-
-    ``sequence`` receives each article's position in the input, which orders the table.
+    Part ``k`` holds input items ``k * part_items`` to ``(k + 1) * part_items - 1`` and is
+    written as soon as they are all scored, so memory stays flat in corpus size. With
+    ``resume_parts = n`` the first ``n`` parts are taken as written (the corpus is read again,
+    so duplicates are still found across all of it, but nothing before is scored again).
     """
-    batch: list[Article] = []
-    for seq, item in enumerate(stream):
+    out = Path(out)
+    part = resume_parts
+    outcomes: list[ItemOutcome] = []
+    skipped: list[Skipped] = []
+    warnings: list[str] = []
+    files: list[SourceFile] = []
+    for item in iter_outcomes(*paths, analyzer=analyzer, jobs=jobs, ingest=ingest, check_language=check_language,
+                              start=resume_parts * part_items):
         if isinstance(item, SourceFile):
             files.append(item)
-        elif isinstance(item, Skipped):
-            skipped.append(item)
-            article_rows.append(_skipped_row(item, seq))
-        else:
-            warnings.extend(f"{item.id}: {w}" for w in item.warnings)
-            if item.duplicate_of is not None:
-                article_rows.append(_article_row(item, "duplicate", 0, 0, reason=f"duplicate of {item.duplicate_of}", seq=seq))
-                continue
-            other = not_german_reason(item.text, language) if check_language else None
-            if other is not None:
-                skipped.append(Skipped(item.id, other))
-                article_rows.append(_article_row(item, "skipped", 0, 0, reason=other, seq=seq))
-                continue
-            sequence[item.id] = seq
-            batch.append(item)
-            if len(batch) >= BATCH_ARTICLES:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
-
-
-def _score_batches(batches: Iterable[list[Article]], analyzer: Analyzer, jobs: int) -> Iterator[list[tuple[Article, Any]]]:
-    """Score batches in input order, here and with ``jobs > 1`` also in ``jobs - 1`` worker processes.
-
-    A corpus of at most :data:`IN_PROCESS_BATCHES` batches is scored here, so a small corpus
-    never pays for starting a worker (it imports the libraries and loads the model). For a
-    larger one the workers start at once; this process scores the first batches while they
-    start, then takes batches from the same stream as the workers.
-    """
-    iterator = iter(batches)
-    head = list(itertools.islice(iterator, IN_PROCESS_BATCHES if jobs > 1 else None))
-    if jobs == 1 or len(head) < IN_PROCESS_BATCHES:
-        for batch in head:
-            yield score_batch(batch, analyzer)
-        return
-    yield from _score_with_workers(head, iterator, analyzer, jobs - 1)
-
-
-class _SharedBatches:
-    """Numbered batches handed out to two consumers (this process and the dispatcher of the workers)."""
-
-    def __init__(self, batches: Iterator[list[Article]], first: int) -> None:
-        self._numbered = enumerate(batches, start=first)
-        self._lock = threading.Lock()
-        self.in_flight: dict[int, list[Article]] = {}
-
-    def __iter__(self) -> _SharedBatches:
-        return self
-
-    def __next__(self) -> tuple[int, list[Article]]:
-        with self._lock:
-            return next(self._numbered)
-
-    def for_workers(self) -> Iterator[tuple[int, list[Article]]]:
-        """The same stream, remembering what the workers hold until their results arrive."""
-        for index, batch in self:
-            self.in_flight[index] = batch
-            yield index, batch
-
-
-def _score_with_workers(head: list[list[Article]], rest: Iterator[list[Article]], analyzer: Analyzer,
-                        workers: int) -> Iterator[list[tuple[Article, Any]]]:
-    """Batches scored here and in ``workers`` worker processes, yielded in input order.
-
-    A batch whose worker died (killed, out of memory) is scored again here.
-    """
-    from collections import deque
-
-    from joblib.executor import get_memmapping_executor
-
-    shared = _SharedBatches(rest, len(head))
-    spec = (analyzer.model_path, analyzer.registry, analyzer.pack)
-    worker = analyzer if analyzer.model_path is None else None
-    arrived: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-    def feed() -> None:
-        """Keep two batches per worker in flight, reading the next when one comes back."""
-        try:
-            # joblib's own reusable pool (not loky's directly), so a later joblib.Parallel in this
-            # process (training, cross-validation) can reuse it instead of failing on a foreign pool;
-            # no memory-mapping of large arrays (an in-memory analyzer is sent whole, nothing left in /dev/shm)
-            executor = get_memmapping_executor(workers, max_nbytes=None)
-            pending: deque[Any] = deque()
-            for index, batch in shared.for_workers():
-                pending.append(executor.submit(_score_indexed, index, batch, spec, worker))
-                while len(pending) >= 2 * workers or (pending and pending[0].done()):
-                    _deliver(pending.popleft().result(), shared, arrived)
-            while pending:
-                _deliver(pending.popleft().result(), shared, arrived)
-        except Exception:  # a worker died: its batches are scored again by this process
-            logger.exception("worker failed; its batches are scored in the main process")
-        finally:
-            arrived.put(("done", None))
-
-    thread = threading.Thread(target=feed, name="stance-workers", daemon=True)
-    thread.start()
-    done: dict[int, list[tuple[Article, Any]]] = {index: score_batch(batch, analyzer) for index, batch in enumerate(head)}
-    next_index = 0
-    finished = exhausted = False  # the workers' feed has ended / the stream has no more batches
-    while True:
-        while True:  # take the workers' results; wait for them only when there is nothing else to do
-            must_wait = exhausted and not finished and next_index not in done
-            if not must_wait and arrived.empty():
-                break
-            kind, payload = arrived.get()
-            if kind == "done":
-                finished = True
-            else:
-                done[payload[0]] = payload[1]
-        while next_index in done:
-            yield done.pop(next_index)
-            next_index += 1
-        if finished:  # batches a dead worker held, and whatever is left in the stream, are scored here
-            for index in sorted(shared.in_flight):
-                done[index] = score_batch(shared.in_flight.pop(index), analyzer)
-            for index, batch in shared:
-                done[index] = score_batch(batch, analyzer)
-            for index in sorted(done):
-                yield done[index]
-            return
-        if not exhausted:
-            try:
-                index, batch = next(shared)
-            except StopIteration:
-                exhausted = True
-                continue
-            done[index] = score_batch(batch, analyzer)
-
-
-def _deliver(result: tuple[int, list[tuple[Article, Any]]], shared: _SharedBatches, arrived: queue.Queue[tuple[str, Any]]) -> None:
-    index, outcome = result
-    shared.in_flight.pop(index, None)
-    arrived.put(("result", (index, outcome)))
-
-
-def _score_indexed(index: int, batch: list[Article], spec: tuple[str | None, ActorRegistry, LanguagePack],
-                   analyzer: Analyzer | None) -> tuple[int, list[tuple[Article, Any]]]:
-    return index, _score_batch_in_worker(batch, spec, analyzer)
-
-
-def _score_batch_in_worker(batch: list[Article], spec: tuple[str | None, ActorRegistry, LanguagePack],
-                           analyzer: Analyzer | None) -> list[tuple[Article, Any]]:
-    from .scoring import load
-
-    path, registry, pack = spec
-    if pack.code not in available_languages():  # a pack registered at run time in the parent process
-        register_pack(pack)
-    if analyzer is None:
-        analyzer = load(path, actors=registry)
-    return score_batch(batch, analyzer)
-
-
-def score_batch(batch: Sequence[Article], analyzer: Analyzer) -> list[tuple[Article, Any]]:
-    """Analyse a batch of articles with one model call per model; an article that fails becomes
-    a Skipped, never an exception.
-
-    The outcome of an analysed article is ``(number of sentences, columns of its units)``.
-    """
-    nlp = load_nlp(NlpConfig(lang=analyzer.language), analyzer.registry)
-    try:
-        items = list(iter_article_mentions(batch, nlp))
-        scored = analyzer.score_mentions([m for item in items for m in item.mentions])
-        results: list[tuple[Article, Any]] = []
-        start = 0
-        for item in items:
-            own = scored[start:start + len(item.mentions)]
-            start += len(item.mentions)
-            results.append((item.article, (len(item.sentences), _mention_columns(item.article, own, analyzer))))
-        return results
-    except Exception:  # fall back to one article at a time to isolate the bad one
-        logger.exception("batch failed; retrying article by article")
-    results = []
-    for article in batch:
-        try:
-            item = next(iter(iter_article_mentions([article], nlp)))
-            columns = _mention_columns(article, analyzer.score_mentions(item.mentions), analyzer)
-            results.append((article, (len(item.sentences), columns)))
-        except Exception as exc:
-            results.append((article, Skipped(article.id, f"analysis failed: {type(exc).__name__}: {exc}")))
-    return results
-
-
-_INTERNED: dict[str, str] = {}
-
-
-def _intern(value: str) -> str:
-    """Share one string object for values that repeat across many rows (actor, date, labels)."""
-    return _INTERNED.setdefault(value, value)
-
-
-def _mention_columns(article: Article, scored: Sequence[Any], analyzer: Analyzer) -> dict[str, list[Any]]:
-    """The units of one article, column by column (:data:`MENTION_COLUMNS`)."""
-    date = _intern(article.date.isoformat()) if article.date else None
-    n = len(scored)
-    return {
-        "article_id": [article.id] * n, "source": [article.source] * n, "title": [article.title] * n, "date": [date] * n,
-        "sentence_index": [m.sentence_index for m in scored],
-        "actor": [_intern(m.actor) for m in scored],
-        "actor_name": [_intern(analyzer.registry.display_name(m.actor)) for m in scored],
-        "surface": [_intern(m.surface) for m in scored], "kind": [_intern(m.kind) for m in scored],
-        "start": [m.start for m in scored], "end": [m.end for m in scored],
-        "stance": [_intern(m.stance) for m in scored],
-        "stance_score": [round(m.stance_score, 6) for m in scored],
-        "p_negative": [round(m.stance_proba["negative"], 6) for m in scored],
-        "p_neutral": [round(m.stance_proba["neutral"], 6) for m in scored],
-        "p_positive": [round(m.stance_proba["positive"], 6) for m in scored],
-        "sentiment": [_intern(m.sentiment) for m in scored],
-        "sentiment_score": [round(m.sentiment_score, 6) for m in scored],
-        "sentence": [m.sentence for m in scored],
-    }
-
-
-def _skipped_row(skip: Skipped, seq: int) -> dict[str, Any]:
-    return {
-        "_seq": seq, "article_id": f"{skip.source}:{skip.location}" if skip.location else skip.source,
-        "source": skip.source, "path": skip.source, "location": skip.location, "title": None, "date": None,
-        "status": "skipped", "duplicate_of": None, "sentences": 0, "units": 0, "warnings": "", "reason": skip.reason,
-        "encoding": None,
-    }
-
-
-def _article_row(article: Article, status: str, sentences: int, units: int, reason: str | None = None,
-                 seq: int = 0) -> dict[str, Any]:
-    return {
-        "_seq": seq,
-        "article_id": article.id, "source": article.source, "path": article.path, "location": article.location,
-        "title": article.title, "date": article.date.isoformat() if article.date else None, "status": status,
-        "duplicate_of": article.duplicate_of, "sentences": sentences, "units": units,
-        "warnings": "; ".join(article.warnings), "reason": reason, "encoding": article.encoding,
-        **{name if name not in _RESERVED else f"input_{name}": value for name, value in article.extra},
-    }
+            continue
+        while item.seq // part_items > part:
+            write_part(out, part, *assemble_part(outcomes))
+            if progress:
+                progress(len(outcomes))
+            outcomes, part = [], part + 1
+        outcomes.append(item)
+        skipped.extend([item.skipped] if item.skipped else [])
+        warnings.extend(item.warnings)
+    if outcomes:
+        write_part(out, part, *assemble_part(outcomes))
+        if progress:
+            progress(len(outcomes))
+        part += 1
+    return DatasetRun(out, part, resume_parts, tuple(skipped), tuple(warnings), tuple(files))

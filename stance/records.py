@@ -10,6 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 """The label set of both the stance and the sentiment model, in score order."""
@@ -212,3 +216,39 @@ def _check_label_and_score(label: str, score: float) -> None:
         raise ValueError(f"label must be one of {LABELS}, got {label!r}")
     if not -1.0 <= score <= 1.0:
         raise ValueError(f"score must lie in [-1, 1], got {score!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleResult:
+    """One analysed article: its number of sentences and its scored units, in text order.
+
+    :func:`stance.pipeline.score_articles` yields one per article it could analyse (a
+    :class:`Skipped` for one it could not); :mod:`stance.tables` turns them into rows.
+    """
+
+    article: Article
+    sentences: int
+    mentions: tuple[ScoredMention, ...] = ()
+
+
+@dataclass(frozen=True)
+class CorpusResult:
+    """The analysis of a corpus: one row per scored unit, one row per input/article.
+
+    ``mentions`` and ``articles`` are pandas DataFrames (columns
+    :data:`stance.tables.MENTION_COLUMNS` and :data:`stance.tables.ARTICLE_COLUMNS`, then any
+    extra input columns such as ``author``, see :func:`stance.pipeline.analyze_corpus`);
+    ``skipped`` lists every input not analysed with the reason; ``warnings`` holds article
+    warnings such as implausible dates; ``files`` what became of every input file.
+    """
+
+    mentions: pd.DataFrame
+    articles: pd.DataFrame
+    skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[str, ...] = ()
+    files: tuple[SourceFile, ...] = field(default=())
+
+    @property
+    def analysed_count(self) -> int:
+        """Number of articles analysed (not duplicates, not skipped)."""
+        return int((self.articles["status"] == "ok").sum())

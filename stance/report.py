@@ -19,8 +19,9 @@ import pandas as pd
 
 from .aggregates import IMPLAUSIBLE, UNDATED, aggregate_by_actor, aggregate_by_article, aggregate_by_date, aggregate_by_source, top_actors
 from .config import ReportConfig
-from .io import StagedFolder, atomic_open, atomic_write_text, escape_control, output_lock
-from .pipeline import CorpusResult
+from .io import StagedFolder, atomic_write_text, escape_control, output_lock
+from .records import CorpusResult
+from .tables import write_table
 
 PLOT_NAMES = ("timeline", "heatmap", "actor_overview", "stance_vs_sentiment")
 TABLE_NAMES = ("mentions.csv", "articles.csv", "by_article.csv", "by_date.csv", "by_actor.csv", "by_source.csv")
@@ -28,8 +29,6 @@ PLOT_FILES = tuple(f"{name}{suffix}" for name in PLOT_NAMES for suffix in (".png
 REPORT_FILES = (*TABLE_NAMES, *PLOT_FILES, "report.md", "report.html", "plots", "report_html.png")
 """Every name ``stance report`` writes into its folder (``plots`` is ``stance plot``'s default folder,
 ``report_html.png`` the screenshot of report.html that ``tests/headless_chromium.py`` takes)."""
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER_RE = re.compile(r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?\Z")  # "-1", "+0.5": text that is a number
 WARNING_EXAMPLES = 10  # examples listed in report.md per kind of warning; articles.csv has them all
 WARNING_KINDS = 20  # kinds listed one by one; the rest are counted together
 EXAMPLE_CHARS = 240
@@ -44,69 +43,6 @@ class ReportFiles:
     tables: tuple[Path, ...]
     plots: tuple[Path, ...]
     report: Path
-
-
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells cannot run as spreadsheet formulas (OWASP).
-
-    A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets
-    a leading ``'``; numbers (a negative score too, also as text: ``"-1"``) and missing values
-    are left as they are.
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"id": ["=1+1", "@SUM(A1)", "-x", "-1"], "score": [-0.5, 0.1, 0.2, 0.3]})
-    >>> neutralise_formulas(frame).to_dict("list")
-    {'id': ["'=1+1", "'@SUM(A1)", "'-x", '-1'], 'score': [-0.5, 0.1, 0.2, 0.3]}
-    """
-    result = frame.copy(deep=False)
-    for name in frame.columns:
-        column = frame[name]
-        if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
-            continue
-        risky = column.map(_is_formula_like).astype(bool)
-        if risky.any():
-            fixed = column.copy()
-            fixed[risky] = "'" + column[risky].astype(str)
-            result[name] = fixed
-    return result
-
-
-def _is_formula_like(value: object) -> bool:
-    """A text cell a spreadsheet could run: starts with a formula character and is not a plain number."""
-    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER_RE.match(value)
-
-
-def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a DataFrame as CSV (UTF-8, ``\\n``, fixed float format), atomically.
-
-    Text cells that a spreadsheet would run as a formula are neutralised first
-    (:func:`neutralise_formulas`).
-    """
-    with atomic_open(path, "w") as handle:
-        neutralise_formulas(frame).to_csv(handle, index=False, lineterminator="\n", float_format="%.6g")
-    return path
-
-
-def write_mentions(frame: pd.DataFrame, path: Path) -> Path:
-    """Write the mentions table as ``.csv``, ``.jsonl`` or ``.parquet`` (atomically)."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return write_table(frame, path)
-    if suffix == ".jsonl":
-        with atomic_open(path, "w") as handle:
-            frame.to_json(handle, orient="records", lines=True, force_ascii=False)
-        return path
-    if suffix == ".parquet":
-        import io
-
-        from .io import atomic_write_bytes
-
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        atomic_write_bytes(path, buffer.getvalue())
-        return path
-    raise ValueError(f"output format of {path.name}: expected .csv, .jsonl or .parquet")
 
 
 def draw_plots(mentions: pd.DataFrame, out: Path, config: ReportConfig, freq: str = "day",

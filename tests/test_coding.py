@@ -276,7 +276,7 @@ def test_read_key_errors(tmp_path):
 
 
 def test_restore_text_cells_undoes_report_neutralisation(sample_result):
-    from stance.report import neutralise_formulas
+    from stance.tables import neutralise_formulas
 
     frame = pd.DataFrame({"sentence": ["- Putin kam.", "=x", "Putin"], "stance_score": [-0.5, 0.1, 0.2]})
     pd.testing.assert_frame_equal(restore_text_cells(neutralise_formulas(frame)), frame)
@@ -306,7 +306,7 @@ def test_cli_sample_on_sample_corpus_is_deterministic(tmp_path, capsys, sample_r
 
 
 def test_cli_sample_from_saved_mentions_table(tmp_path, sample_result, sentences, caplog):
-    from stance.report import write_mentions
+    from stance.tables import write_mentions
 
     mentions = write_mentions(sample_result.mentions, tmp_path / "mentions.csv")
     out = tmp_path / "coding.csv"
@@ -329,7 +329,7 @@ def test_cli_sample_refuses_to_overwrite_coded_sheet(tmp_path, capsys):
 
 
 def test_cli_sample_refuses_a_key_that_another_sheet_wrote(tmp_path, sample_result, capsys, caplog):
-    from stance.report import write_mentions
+    from stance.tables import write_mentions
 
     mentions = write_mentions(sample_result.mentions, tmp_path / "mentions.csv")
     work = tmp_path / "work"

@@ -19,7 +19,8 @@ import pytest
 
 from stance.cli import main
 from stance.io import OUTPUT_MARKER, OutputFolderError, StagedFolder, escape_control, output_lock
-from stance.report import REPORT_FILES, escape_markdown, neutralise_formulas
+from stance.report import REPORT_FILES, escape_markdown
+from stance.tables import neutralise_formulas
 
 OLD_TEXT = "Kritiker werfen Putin Kriegsverbrechen vor. Selenskyj dankte Trump. Trump lobt Merz.\n"
 NEW_TEXT = "Putin kritisierte Trump scharf. Trump lobt Putin. Merz lobt Putin. Macron traf Merz.\n"

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import logging
+import os
+
 import pandas as pd
 
 import stance
@@ -37,39 +40,70 @@ def test_pipeline_custom_actor_registry(tmp_path, analyzer):
     assert set(result.mentions["actor"]) == {"rutte"}
 
 
-class _DyingExecutor:
-    """Stands in for the worker pool: its worker dies holding the two batches it was given."""
+class _DyingAnalyzer(stance.Analyzer):
+    """An in-memory analyzer (sent whole to the workers) whose worker process dies on one article."""
 
-    def __init__(self) -> None:
-        self.futures: list = []
-
-    @property
-    def submitted(self) -> int:
-        return len(self.futures)
-
-    def submit(self, function, *args):
-        from concurrent.futures import Future
-        from concurrent.futures.process import BrokenProcessPool
-
-        future: Future = Future()
-        self.futures.append(future)
-        if len(self.futures) == 2:
-            for held in self.futures:
-                held.set_exception(BrokenProcessPool("a worker was killed"))
-        return future
+    def score_mentions(self, mentions):
+        if os.getpid() != self.parent and any(m.doc_id == self.victim for m in mentions):
+            os._exit(1)  # the worker process dies as if killed
+        return super().score_mentions(mentions)
 
 
-def test_pipeline_batches_of_a_dead_worker_are_scored_here(monkeypatch, analyzer, sample_result):
-    import joblib.executor
-
-    executor = _DyingExecutor()
-    monkeypatch.setattr(joblib.executor, "get_memmapping_executor", lambda n_jobs, **kwargs: executor)
+def test_pipeline_batches_of_a_dead_worker_are_scored_here(monkeypatch, caplog, analyzer, sample_result):
+    dying = _DyingAnalyzer(analyzer.stance_model, analyzer.sentiment_model, metadata=analyzer.metadata)
+    dying.victim = sample_result.mentions["article_id"].iloc[-1]
+    dying.parent = os.getpid()  # pickled with the instance: a worker knows it is not the parent
     monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
-    result = stance.analyze_corpus(analyzer=analyzer, jobs=2)
-    assert executor.submitted >= 2
+    with caplog.at_level(logging.ERROR, logger="stance.pipeline"):
+        result = stance.analyze_corpus(analyzer=dying, jobs=2)
+    assert "worker failed" in caplog.text
     pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
     pd.testing.assert_frame_equal(result.articles, sample_result.articles)
+
+
+def test_pipeline_pool_follows_joblib_parallel_config(monkeypatch, analyzer, sample_result):
+    """The backend is not pinned: joblib.parallel_config chooses it (here threads)."""
+    from joblib import parallel_config
+
+    calls = []
+    real = pipeline._score_batch_in_worker
+    monkeypatch.setattr(pipeline, "_score_batch_in_worker", lambda *args: calls.append(os.getpid()) or real(*args))
+    monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
+    with parallel_config(backend="threading"):
+        result = stance.analyze_corpus(analyzer=analyzer, jobs=2)
+    assert calls and set(calls) == {os.getpid()}  # threads of this process ran the batches
+    pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
+
+
+def test_score_articles_yields_one_record_per_article_in_order(analyzer, corpus):
+    from stance.records import ArticleResult
+
+    articles = [a for a in corpus.articles if a.duplicate_of is None][:5]
+    bad = stance.Article(id="bad", source="x", title=None, date=None, text="Merz lobt Macron.")
+    results = list(pipeline.score_articles([*articles[:2], bad, *articles[2:]], analyzer, batch_size=3))
+    assert [r.article.id if isinstance(r, ArticleResult) else r.source for r in results] == [a.id for a in [*articles[:2], bad, *articles[2:]]]
+    assert all(isinstance(r, ArticleResult) and r.sentences > 0 for r in results)
+    assert all(m.doc_id == r.article.id for r in results for m in r.mentions)
+
+
+def test_score_articles_turns_a_failing_article_into_skipped(monkeypatch, analyzer):
+    from stance.records import ArticleResult
+
+    good = stance.Article(id="good", source="x", title=None, date=None, text="Merz lobt Macron.")
+    evil = stance.Article(id="evil", source="x", title=None, date=None, text="Putin droht Selenskyj.")
+    real = analyzer.score_mentions
+
+    def fails_on_evil(mentions):
+        if any(m.doc_id == "evil" for m in mentions):
+            raise RuntimeError("boom")
+        return real(mentions)
+
+    monkeypatch.setattr(analyzer, "score_mentions", fails_on_evil)
+    results = list(pipeline.score_articles([good, evil], analyzer))
+    assert isinstance(results[0], ArticleResult) and results[0].article.id == "good"
+    assert isinstance(results[1], stance.Skipped) and results[1].source == "evil" and "RuntimeError: boom" in results[1].reason
 
 
 def test_pipeline_two_jobs_then_joblib_parallel_in_the_same_process(monkeypatch, analyzer, sample_result):
