@@ -1120,6 +1120,9 @@ class DuplicateDetector:
         self._exact: dict[bytes, int] = {}
         self._bands: dict[int, int | list[int]] = {}
         self._signatures = np.empty((0, self._N_HASHES), dtype=np.uint64)
+        mix = rng.integers(0, 2**63 - 1, size=(2, self._N_HASHES // self._BANDS), dtype=np.int64).astype(np.uint64)
+        self._band_mix = mix[0] | np.uint64(1)
+        self._band_salt = np.arange(self._BANDS, dtype=np.uint64) * mix[1][0]
 
     def check(self, article: Article) -> str | None:
         """Return the id of the earlier article this one duplicates, else register it."""
@@ -1153,9 +1156,10 @@ class DuplicateDetector:
         return None
 
     def _band_keys(self, signature: np.ndarray) -> list[int]:
-        rows = self._N_HASHES // self._BANDS
-        return [int.from_bytes(hashlib.blake2b(bytes([b]) + signature[b * rows:(b + 1) * rows].tobytes(), digest_size=8).digest(),
-                               "little") for b in range(self._BANDS)]
+        """One 64-bit key per band: its hashes mixed by fixed odd multipliers (wrapping), plus the band."""
+        bands = signature.reshape(self._BANDS, -1) * self._band_mix  # uint64 arithmetic wraps
+        keys: list[int] = (bands.sum(axis=1, dtype=np.uint64) ^ self._band_salt).tolist()
+        return keys
 
     def exact_key(self, text: str) -> str:
         """The key of exact duplicates: SHA-1 of the folded words (as :meth:`check` compares them).

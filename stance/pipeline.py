@@ -13,8 +13,9 @@ Three layers, each usable on its own:
   :mod:`stance.tables`.
 
 Memory grows with the output table in :func:`analyze_corpus` and stays flat in
-:func:`write_dataset`. The worker pool is joblib's; its backend is not pinned, so
-``joblib.parallel_config(...)`` chooses it (loky processes by default).
+:func:`write_dataset`. The worker pool is joblib's and its backend is not pinned:
+``joblib.parallel_config(...)`` chooses it. With the default (loky) this process scores too,
+next to ``jobs - 1`` loky workers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -275,7 +278,7 @@ def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer,
     A corpus of at most :data:`IN_PROCESS_BATCHES` batches is scored here, so a small corpus
     never pays for starting workers. For a larger one the workers start at once and this
     process scores the first batches while they start. A batch whose worker died (killed, out
-    of memory) is scored again here, and so is the rest of the corpus.
+    of memory) is scored again here.
     """
     iterator = iter(batches)
     head = list(itertools.islice(iterator, IN_PROCESS_BATCHES)) if jobs > 1 else []
@@ -288,6 +291,20 @@ def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer,
 
 def _score_with_workers(head: list[list[PendingArticle]], rest: Iterator[list[PendingArticle]], analyzer: Analyzer,
                         jobs: int) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
+    """With joblib's default backend: this process and ``jobs - 1`` loky workers score side by
+    side (one model less in memory than ``jobs`` workers and an idle dispatcher). With a
+    backend chosen by ``joblib.parallel_config(...)``: ``joblib.Parallel`` on it, ``jobs`` workers."""
+    from joblib.parallel import LokyBackend, get_active_backend
+
+    backend, _ = get_active_backend()
+    if type(backend) is LokyBackend:
+        yield from _score_here_and_in_loky(head, rest, analyzer, jobs - 1)
+    else:
+        yield from _score_with_parallel(head, rest, analyzer, jobs)
+
+
+def _score_with_parallel(head: list[list[PendingArticle]], rest: Iterator[list[PendingArticle]], analyzer: Analyzer,
+                         jobs: int) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
     from joblib import Parallel, delayed
 
     spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
@@ -312,6 +329,104 @@ def _score_with_workers(head: list[list[PendingArticle]], rest: Iterator[list[Pe
             yield batch, score_batch([p.article for p in batch], analyzer)
         for batch in rest:
             yield batch, score_batch([p.article for p in batch], analyzer)
+
+
+class _SharedBatches:
+    """Numbered batches handed out to two consumers (this process and the dispatcher of the workers)."""
+
+    def __init__(self, batches: Iterator[list[PendingArticle]], first: int) -> None:
+        self._numbered = enumerate(batches, start=first)
+        self._lock = threading.Lock()
+        self.in_flight: dict[int, list[PendingArticle]] = {}
+
+    def __iter__(self) -> _SharedBatches:
+        return self
+
+    def __next__(self) -> tuple[int, list[PendingArticle]]:
+        with self._lock:
+            return next(self._numbered)
+
+    def for_workers(self) -> Iterator[tuple[int, list[PendingArticle]]]:
+        """The same stream, remembering what the workers hold until their results arrive."""
+        for index, batch in self:
+            self.in_flight[index] = batch
+            yield index, batch
+
+
+def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[list[PendingArticle]], analyzer: Analyzer,
+                            workers: int) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
+    """Batches scored here and in ``workers`` loky worker processes, yielded in input order.
+
+    A feeding thread keeps two batches per worker in flight; this process scores the first
+    batches while the workers start, then takes batches from the same stream. A batch whose
+    worker died (killed, out of memory) is scored again here.
+    """
+    from joblib.executor import get_memmapping_executor
+
+    shared = _SharedBatches(rest, len(head))
+    spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
+    shipped = analyzer if analyzer.model_path is None else None
+    arrived: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def deliver(result: tuple[int, list[tuple[Article, Any]]]) -> None:
+        index, outcome = result
+        arrived.put(("result", (index, shared.in_flight.pop(index), outcome)))
+
+    def feed() -> None:
+        try:
+            # joblib's own reusable pool, so a later joblib.Parallel in this process (training,
+            # cross-validation) reuses it; no memory-mapping (an in-memory analyzer is sent whole)
+            executor = get_memmapping_executor(workers, max_nbytes=None)
+            pending: deque[Any] = deque()
+            for index, batch in shared.for_workers():
+                pending.append(executor.submit(_score_indexed, index, [p.article for p in batch], spec, shipped))
+                while len(pending) >= 2 * workers or (pending and pending[0].done()):
+                    deliver(pending.popleft().result())
+            while pending:
+                deliver(pending.popleft().result())
+        except Exception:  # a worker died: its batches are scored again by this process
+            logger.exception("worker failed; its batches are scored in the main process")
+        finally:
+            arrived.put(("done", None))
+
+    threading.Thread(target=feed, name="stance-workers", daemon=True).start()
+    done: dict[int, tuple[list[PendingArticle], list[tuple[Article, Any]]]] = {
+        index: (batch, score_batch([p.article for p in batch], analyzer)) for index, batch in enumerate(head)}
+    next_index = 0
+    finished = exhausted = False  # the workers' feed has ended / the stream has no more batches
+    while True:
+        while True:  # take the workers' results; wait for them only when there is nothing else to do
+            if (not exhausted or finished or next_index in done) and arrived.empty():
+                break
+            kind, payload = arrived.get()
+            if kind == "done":
+                finished = True
+            else:
+                done[payload[0]] = (payload[1], payload[2])
+        while next_index in done:
+            yield done.pop(next_index)
+            next_index += 1
+        if finished:  # batches a dead worker held, and whatever is left in the stream, are scored here
+            for index in sorted(shared.in_flight):
+                batch = shared.in_flight.pop(index)
+                done[index] = (batch, score_batch([p.article for p in batch], analyzer))
+            for index, batch in shared:
+                done[index] = (batch, score_batch([p.article for p in batch], analyzer))
+            for index in sorted(done):
+                yield done[index]
+            return
+        if not exhausted:
+            try:
+                index, batch = next(shared)
+            except StopIteration:
+                exhausted = True
+                continue
+            done[index] = (batch, score_batch([p.article for p in batch], analyzer))
+
+
+def _score_indexed(index: int, batch: list[Article], spec: WorkerSpec,
+                   analyzer: Analyzer | None) -> tuple[int, list[tuple[Article, Any]]]:
+    return index, _score_batch_in_worker(batch, spec, analyzer)
 
 
 def _score_batch_in_worker(batch: list[Article], spec: WorkerSpec, analyzer: Analyzer | None) -> list[tuple[Article, Any]]:

@@ -44,14 +44,14 @@ class _DyingAnalyzer(stance.Analyzer):
     """An in-memory analyzer (sent whole to the workers) whose worker process dies on one article."""
 
     def score_mentions(self, mentions):
-        if os.getpid() != self.parent and any(m.doc_id == self.victim for m in mentions):
+        if os.getpid() != self.parent and any(m.doc_id in self.victims for m in mentions):
             os._exit(1)  # the worker process dies as if killed
         return super().score_mentions(mentions)
 
 
 def test_pipeline_batches_of_a_dead_worker_are_scored_here(monkeypatch, caplog, analyzer, sample_result):
     dying = _DyingAnalyzer(analyzer.stance_model, analyzer.sentiment_model, metadata=analyzer.metadata)
-    dying.victim = sample_result.mentions["article_id"].iloc[-1]
+    dying.victims = set(sample_result.mentions["article_id"])  # the worker dies on its first batch
     dying.parent = os.getpid()  # pickled with the instance: a worker knows it is not the parent
     monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
