@@ -298,9 +298,20 @@ def aggregate_by_source(mentions: pd.DataFrame, config: ReportConfig | None = No
     return _aggregate(mentions, ["source", "actor"], config or ReportConfig())
 
 
-def top_actors(mentions: pd.DataFrame, n: int = 5, min_mentions: int = 3) -> list[str]:
-    """The ``n`` actors with most units (ties by id), among those with ``min_mentions`` or more."""
-    counts = mentions.groupby("actor").size()
-    counts = counts[counts >= min_mentions]
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+def rank_actors(units: pd.Series, n: int, min_mentions: int = 3) -> list[str]:
+    """The top-N rule of every table, plot and summary: the ``n`` actors with most units (ties by
+    id), among those with ``min_mentions`` or more. ``units`` holds the units per actor.
+
+    Examples
+    --------
+    >>> rank_actors(pd.Series({"merz": 4, "putin": 9, "macron": 4, "vance": 1}), 3, min_mentions=2)
+    ['putin', 'macron', 'merz']
+    """
+    counts = units[units >= min_mentions]
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
     return [actor for actor, _ in ordered[:n]]
+
+
+def top_actors(mentions: pd.DataFrame, n: int = 5, min_mentions: int = 3) -> list[str]:
+    """The ``n`` actors with most units in a mentions table (:func:`rank_actors`)."""
+    return rank_actors(mentions.groupby("actor").size(), n, min_mentions)

@@ -395,7 +395,10 @@ def _summary(result: Any, seconds: float, out: Path) -> str:
         f"{int(status.get('skipped', 0))} skipped; {len(result.mentions)} units in {seconds:.1f} s -> {escape_control(out)}",
     ]
     if len(result.mentions):
-        top = result.mentions.groupby("actor")["stance_score"].agg(["size", "mean"]).sort_values("size", ascending=False).head(5)
+        from .aggregates import top_actors
+
+        scores = result.mentions.groupby("actor")["stance_score"].agg(["size", "mean"])
+        top = scores.loc[top_actors(result.mentions, n=5, min_mentions=1)]
         lines.append("  top actors: " + ", ".join(f"{escape_control(a)} {int(r['size'])} units (mean {r['mean']:+.2f})"
                                                  for a, r in top.iterrows()))
     lines += _listed("warning", [str(w) for w in result.warnings])

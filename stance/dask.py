@@ -115,12 +115,7 @@ def analyze(data: DaskFrame | str | Path | Sequence[str | Path], *, model: Analy
     import dask.dataframe as dd
     from dask.delayed import delayed
 
-    analyzer = _analyzer(model, actors)
-    spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
-    shipped = delayed(analyzer, pure=True) if analyzer.model_path is None else None
-    ingest = ingest or IngestConfig()
-    if ingest.language is None:
-        ingest = replace(ingest, language=analyzer.language)
+    analyzer, spec, shipped, ingest = _prepare(model, actors, ingest)
     files: list[SourceFile] = []
     if isinstance(data, dd.DataFrame):
         tasks, items = _frame_parts(data, analyzer, spec, shipped, ingest, check_language)
@@ -143,22 +138,61 @@ def analyze(data: DaskFrame | str | Path | Sequence[str | Path], *, model: Analy
     return DaskResult(mentions, articles, parts, tuple(files), items)
 
 
-def write_dataset(paths: str | Path | Sequence[str | Path], out: str | Path, *, client: Any = None, **options: Any) -> DaskResult:
+def write_dataset(data: DaskFrame | str | Path | Sequence[str | Path], out: str | Path, *, client: Any = None,
+                  **options: Any) -> list[str]:
     """Analyse a corpus on Dask into a Parquet dataset in ``out`` (the parts that the local
     ``write_dataset`` writes, byte for byte); the workers write the parts. ``options`` go to
-    :func:`analyze`; ``client`` is a ``distributed.Client`` (default: the current one)."""
+    :func:`analyze`; ``client`` is a ``distributed.Client`` (default: the current scheduler).
+
+    With a client and paths, each part is handed to the cluster as soon as it is read, so the
+    workers score while the client is still reading. Returns the names of the parts written.
+    """
+    import dask.dataframe as dd
     from dask.base import compute
     from dask.delayed import delayed
 
     start_part = int(options.get("start_part", 0))
-    result = analyze(paths, **options)
-    writes = [delayed(_write_scored, pure=False)(str(out), start_part + k, part) for k, part in enumerate(result.parts)]
-    if client is not None:
-        client.gather(client.compute(writes))
+    if client is not None and not isinstance(data, dd.DataFrame):
+        names = client.gather(list(_submit_parts(data, out, client, **options)))
     else:
-        compute(*writes)
+        result = analyze(data, **options)
+        writes = [delayed(_write_scored, pure=False)(str(out), start_part + k, part) for k, part in enumerate(result.parts)]
+        names = client.gather(client.compute(writes)) if client is not None else list(compute(*writes))
     remove_unfinished_writes(out)  # left by a worker killed while writing (its part was written again)
-    return result
+    return names
+
+
+def _submit_parts(paths: str | Path | Sequence[str | Path], out: str | Path, client: Any, *, model: Analyzer | str | Path | None = None,
+                  actors: ActorRegistry | str | Path | None = None, ingest: IngestConfig | None = None,
+                  check_language: bool = True, part_items: int = PART_ITEMS, workdir: str | Path | None = None,
+                  start_part: int = 0) -> Iterator[Any]:
+    """Read the corpus here and submit each part's scoring and writing as soon as it is read (futures)."""
+    from dask.delayed import delayed
+
+    analyzer, spec, shipped, ingest = _prepare(model, actors, ingest)
+    warming = [client.submit(_warm, spec, workers=[address], allow_other_workers=False, pure=False)
+               for address in client.scheduler_info()["workers"]] if shipped is None else []
+    folder = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="stance-dask-"))
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    for index, part in _input_parts(paths, ingest, check_language, analyzer.language, part_items, start_part, []):
+        path = _write_input_part(folder, index, part)
+        scored = delayed(_score_part, pure=True)(str(path), spec, shipped, dask_key_name=f"stance-part-{index}-{_token(path)}")
+        yield client.compute(delayed(_write_scored, pure=False)(str(out), index, scored))
+    del warming  # held until every part is submitted (a released future is cancelled)
+
+
+def _prepare(model: Analyzer | str | Path | None, actors: ActorRegistry | str | Path | None,
+             ingest: IngestConfig | None) -> tuple[Analyzer, WorkerSpec, Any, IngestConfig]:
+    """The analyzer, what a worker loads it from (or the delayed in-memory analyzer), and the reading options."""
+    from dask.delayed import delayed
+
+    analyzer = _analyzer(model, actors)
+    spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
+    shipped = delayed(analyzer, pure=True) if analyzer.model_path is None else None
+    ingest = ingest or IngestConfig()
+    if ingest.language is None:
+        ingest = replace(ingest, language=analyzer.language)
+    return analyzer, spec, shipped, ingest
 
 
 def _analyzer(model: Analyzer | str | Path | None, actors: ActorRegistry | str | Path | None) -> Analyzer:
@@ -236,6 +270,11 @@ def _worker_analyzer(spec: WorkerSpec) -> Analyzer:
     if key not in _ANALYZERS:
         _ANALYZERS[key] = worker_analyzer(spec)
     return _ANALYZERS[key]
+
+
+def _warm(spec: WorkerSpec) -> None:
+    """Load this worker's analyzer before its first part arrives (while the client still reads)."""
+    _worker_analyzer(spec)
 
 
 def _score_part(path: str, spec: WorkerSpec, shipped: Analyzer | None) -> tuple[pa.Table, pa.Table]:

@@ -31,7 +31,7 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .aggregates import IMPLAUSIBLE, UNDATED, period_number, period_start
+from .aggregates import IMPLAUSIBLE, UNDATED, period_number, period_start, rank_actors
 from .config import ReportConfig
 from .io import atomic_write_bytes
 from .records import LABELS
@@ -83,8 +83,7 @@ def plot_timeline(by_date: pd.DataFrame, actors: Sequence[str] | None = None, *,
     totals = by_date.groupby("actor")["units"].sum()
     chosen = actors is None
     if actors is None:
-        eligible = totals[totals >= min_mentions]
-        actors = [a for a, _ in sorted(eligible.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+        actors = rank_actors(totals, top, min_mentions)
     dated = dated[dated["actor"].isin(actors)]
     undated = by_date[by_date["period"] == UNDATED].set_index("actor")["units"]
     implausible = by_date[by_date["period"] == IMPLAUSIBLE].set_index("actor")["units"]
@@ -261,7 +260,8 @@ def plot_actor_overview(by_actor: pd.DataFrame, *, ax: Axes | None = None, min_m
     Small groups (``small_group``) are drawn hollow and faded; the legend says so.
     """
     eligible = by_actor[by_actor["units"] >= min_mentions]
-    table = eligible.nlargest(max_actors, "units").sort_values(["mean_stance", "actor"])
+    chosen = rank_actors(eligible.set_index("actor")["units"], max_actors, min_mentions)
+    table = eligible[eligible["actor"].isin(chosen)].sort_values(["mean_stance", "actor"])
     figure, ax = _new_axes(ax, (9, max(3.5, 0.42 * len(table) + 1.8)))
     if table.empty:
         _empty(ax, min_mentions, "actor overview")
@@ -324,7 +324,9 @@ def plot_stance_vs_sentiment(by_actor: pd.DataFrame, *, ax: Axes | None = None, 
     ax.set_aspect("equal")
     ax.set_xlabel("Mean sentiment of the sentences (−1 … +1)")
     ax.set_ylabel("Mean stance toward the actor (−1 … +1)")
-    labelled = table.nlargest(max_labels, "units")
+    ranked = {actor: rank for rank, actor in enumerate(rank_actors(table.set_index("actor")["units"], max_labels, min_mentions=0))}
+    labelled = table[table["actor"].isin(ranked)]
+    labelled = labelled.iloc[np.argsort([ranked[a] for a in labelled["actor"]], kind="stable")]  # most units first
     named = f"label = units; labelled: the {len(labelled)} of {len(table)} actors with most units" if len(labelled) < len(table) else "label = units"
     ax.set_title(f"Stance toward each actor vs. tone of their sentences\n(below the diagonal: portrayed worse than the tone; {named})")
     _place_labels(ax, [(f"{_label(row)} ({int(row['units'])})", row["mean_sentiment"], row["mean_stance"])
