@@ -14,18 +14,19 @@ from __future__ import annotations
 import ctypes
 import gc
 import hashlib
+import json
 import logging
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import IngestConfig, ReportConfig
 from .errors import InputFormatError
-from .io import StagedFolder, output_lock, partial_path
+from .io import StagedFolder, output_lock
 from .tables import (
     DATASET_MANIFEST,
     PART_ITEMS,
@@ -84,14 +85,16 @@ def analyze_archive(paths: Sequence[str | Path], out: str | Path, *, analyzer: A
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputFormatError(f"--out {out}: is a file; a Parquet dataset is a folder")
+    if engine not in ("local", "dask"):
+        raise InputFormatError(f"engine {engine!r}: expected 'local' or 'dask'")
     ingest = replace(ingest or IngestConfig(), language=analyzer.language)
     identity = _identity(paths, analyzer, ingest, check_language, part_items, actors_file)
     with output_lock(out):
-        partial = partial_path(out)
-        resumed = _resume_point(partial, identity, part_items) if resume else 0
+        staging = StagedFolder(out, DATASET_FILES, kind="dataset", keep=True)  # its path follows a symlinked --out
+        resumed = _resume_point(staging.path, identity, part_items) if resume else 0
         if not resume:
-            shutil.rmtree(partial, ignore_errors=True)
-        with StagedFolder(out, DATASET_FILES, kind="dataset", keep=True) as staged:
+            shutil.rmtree(staging.path, ignore_errors=True)
+        with staging as staged:
             write_manifest(staged.path, {**identity, "status": "running"})
             if engine == "dask":
                 _score_on_dask(paths, staged.path, analyzer, ingest, check_language, part_items, resumed, scheduler, workers)
@@ -108,12 +111,29 @@ def _identity(paths: Sequence[str | Path], analyzer: Analyzer, ingest: IngestCon
               actors_file: str | Path | None) -> dict[str, Any]:
     """What makes two runs the same run (a resumed run must match it exactly)."""
     actors = hashlib.sha256(Path(actors_file).read_bytes()).hexdigest() if actors_file is not None else "model default"
+    reading = {k: v for k, v in asdict(ingest).items() if k != "exclude"}
     return {
         "inputs": [str(Path(p).resolve()) for p in paths] or ["bundled sample corpus"],
+        "inputs_sha256": _inputs_fingerprint(paths, ingest), "reading": json.loads(json.dumps(reading, default=str)),
         "model": analyzer.model_path or "in memory", "model_sha256": analyzer.metadata.get("model_sha256"),
         "actors_sha256": actors, "language": analyzer.language, "duplicates": ingest.duplicates,
         "check_language": check_language, "part_items": part_items, "stance_version": __version__,
     }
+
+
+def _inputs_fingerprint(paths: Sequence[str | Path], ingest: IngestConfig) -> str:
+    """SHA-256 over the name, size and modification time of every file the reader reads: an
+    edited, added or removed input file makes another run (the output's own files do not count)."""
+    from .articles import input_files
+
+    digest = hashlib.sha256()
+    for file in input_files(*paths, config=ingest):
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        digest.update(f"{file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 def _resume_point(partial: Path, identity: dict[str, Any], part_items: int) -> int:
@@ -141,7 +161,12 @@ def _score_on_dask(paths: Sequence[str | Path], folder: Path, analyzer: Analyzer
 
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                   dashboard_address=":0")
-    client = Client(scheduler or cluster)
+    try:
+        client = Client(scheduler or cluster)
+    except OSError as exc:
+        if cluster is not None:
+            cluster.close()
+        raise InputFormatError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler: {exc}") from exc
     try:
         write_on_dask(paths, folder, client=client, model=analyzer, ingest=ingest, check_language=check_language,
                       part_items=part_items, workdir=folder / INPUT_PARTS, start_part=start_part)
@@ -157,10 +182,12 @@ def _finish(staged: StagedFolder, identity: dict[str, Any], resumed: int, config
     """Aggregates from the written parts, the final manifest, the swap; what the run did."""
     folder = staged.path
     remove_unfinished_writes(folder)
+    shutil.rmtree(folder / INPUT_PARTS, ignore_errors=True)  # left by a Dask run that was interrupted
     _return_free_memory()
     articles = read_dataset(folder, "articles", columns=["article_id", "status", "reason", "warnings"])
     status = {str(k): int(v) for k, v in articles["status"].value_counts().sort_index().items()}
     if not status.get("ok"):
+        shutil.rmtree(folder, ignore_errors=True)  # nothing to resume either
         raise InputFormatError("no input could be analysed (every file or row was skipped, or no input files were found); "
                                f"{staged.target} was not written")
     units = write_aggregates(folder, articles, config, freq)

@@ -331,6 +331,12 @@ def _expand_inputs(paths: Iterable[str | Path], config: IngestConfig) -> Iterato
             yield _Input(None, _display(str(raw)), "path does not exist")
 
 
+def input_files(*paths: str | Path, config: IngestConfig | None = None) -> list[Path]:
+    """The files :func:`iter_corpus` reads for ``paths``, in reading order (excluded paths,
+    ``stance`` output folders and hidden files left out, as the reader leaves them out)."""
+    return [item.path for item in _expand_inputs(paths, config or IngestConfig()) if item.path is not None]
+
+
 def _display(name: str) -> str:
     """A path as shown in ids and reports: control characters and escape sequences removed."""
     return name if name.isprintable() else clean_field(name) or "?"

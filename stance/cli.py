@@ -563,7 +563,7 @@ def _analyze_archive(args: argparse.Namespace) -> int:
         bar = tqdm(desc="items", unit=" item", file=sys.stderr)
     try:
         run = analyze_archive(args.corpus, out, analyzer=analyzer, jobs=args.jobs,
-                              ingest=_ingest_config(args, (out, lock_path(out), partial_path(out))),
+                              ingest=_ingest_config(args, (out, lock_path(out), partial_path(out.resolve() if out.is_symlink() else out))),
                               check_language=not args.any_language, part_items=args.part_items or PART_ITEMS,
                               resume=args.resume, engine=args.engine, scheduler=args.scheduler, workers=args.workers,
                               actors_file=args.actors, progress=bar.update if bar is not None else None)

@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import pickle
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -129,7 +130,7 @@ def analyze(data: DaskFrame | str | Path | Sequence[str | Path], *, model: Analy
             part_files.append((index, _write_input_part(folder, index, part)))
             items = max([items, *(item.seq + 1 for item in part)])
         score = delayed(_score_part, pure=True)
-        parts = tuple(score(str(path), spec, shipped, dask_key_name=f"stance-part-{index}-{_token(path)}")
+        parts = tuple(score(str(path), spec, shipped, dask_key_name=_part_key(index, path, analyzer, shipped))
                       for index, path in part_files)
     mentions = dd.from_delayed([delayed(_frame)(part, 0) for part in parts], meta=_meta(mention_schema()),
                                verify_meta=False) if parts else dd.from_pandas(_meta(mention_schema()), npartitions=1)
@@ -152,6 +153,9 @@ def write_dataset(data: DaskFrame | str | Path | Sequence[str | Path], out: str 
     from dask.delayed import delayed
 
     start_part = int(options.get("start_part", 0))
+    own_workdir = options.get("workdir") is None
+    if own_workdir:  # next to the output, which the workers must see anyway; removed at the end
+        options["workdir"] = Path(out) / "_input"
     if client is not None and not isinstance(data, dd.DataFrame):
         names = client.gather(list(_submit_parts(data, out, client, **options)))
     else:
@@ -159,6 +163,8 @@ def write_dataset(data: DaskFrame | str | Path | Sequence[str | Path], out: str 
         writes = [delayed(_write_scored, pure=False)(str(out), start_part + k, part) for k, part in enumerate(result.parts)]
         names = client.gather(client.compute(writes)) if client is not None else list(compute(*writes))
     remove_unfinished_writes(out)  # left by a worker killed while writing (its part was written again)
+    if own_workdir:
+        shutil.rmtree(Path(out) / "_input", ignore_errors=True)
     return names
 
 
@@ -176,7 +182,7 @@ def _submit_parts(paths: str | Path | Sequence[str | Path], out: str | Path, cli
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     for index, part in _input_parts(paths, ingest, check_language, analyzer.language, part_items, start_part, []):
         path = _write_input_part(folder, index, part)
-        scored = delayed(_score_part, pure=True)(str(path), spec, shipped, dask_key_name=f"stance-part-{index}-{_token(path)}")
+        scored = delayed(_score_part, pure=True)(str(path), spec, shipped, dask_key_name=_part_key(index, path, analyzer, shipped))
         yield client.compute(delayed(_write_scored, pure=False)(str(out), index, scored))
     del warming  # held until every part is submitted (a released future is cancelled)
 
@@ -255,8 +261,14 @@ def _decode(data: dict[str, Any]) -> ItemOutcome | PendingArticle:
     return ItemOutcome(data["seq"], data["row"], skipped=skipped, warnings=warnings)
 
 
-def _token(path: Path) -> str:
-    return hashlib.sha1(path.read_bytes()).hexdigest()[:16]
+def _part_key(index: int, path: Path, analyzer: Analyzer, shipped: Any) -> str:
+    """The task key of a part: its content, the model (files and registry) and the language pack,
+    so another run on the same scheduler never gets this run's results."""
+    from dask.base import tokenize
+
+    content = hashlib.sha1(path.read_bytes()).hexdigest()
+    model = (analyzer.model_path, analyzer.metadata.get("model_sha256"), analyzer.registry, analyzer.pack.code, shipped)
+    return f"stance-part-{index}-{tokenize(content, model)}"
 
 
 # --- on the workers ------------------------------------------------------------------------------
@@ -362,7 +374,13 @@ def _score_frame_part(frame: pd.DataFrame, partition: int, offset: int, plan: di
                 item = replace(item, id=new_id, warnings=(*item.warnings, f"id {item.id!r} occurs more than once; renamed to {new_id!r}"))
             if original is None and ingest.duplicates != "keep":
                 scope = item.source if ingest.duplicates == "per-source" else ""
-                original = near.setdefault(scope, DuplicateDetector(ingest)).check(item)
+                if scope not in near:
+                    near[scope] = DuplicateDetector(ingest)
+                try:
+                    original = near[scope].check(item)
+                except Exception as exc:  # noqa: BLE001 - one row never stops the partition (as in the reader)
+                    item = replace(item, warnings=(*item.warnings, f"duplicate check failed ({type(exc).__name__}: {exc}); "
+                                                   "the article is kept"))
             if original is not None:
                 item = replace(item, duplicate_of=original)
         items.append(classify_item(item, offset + index, check_language, analyzer.language))

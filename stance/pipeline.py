@@ -93,9 +93,13 @@ def score_articles(articles: Iterable[Article], analyzer: Analyzer, *,
 
 
 def _score_batch_records(batch: Sequence[Article], analyzer: Analyzer) -> list[ArticleResult | Skipped]:
+    if not batch:
+        return []
     nlp = load_nlp(NlpConfig(lang=analyzer.language), analyzer.registry)
     try:
         items = list(iter_article_mentions(batch, nlp))
+        if len(items) != len(batch):
+            raise RuntimeError(f"{len(items)} results for {len(batch)} articles")
         scored = analyzer.score_mentions([m for item in items for m in item.mentions])
         results: list[ArticleResult | Skipped] = []
         start = 0
@@ -218,20 +222,29 @@ class _InputOrder:
         self._scored: dict[int, ItemOutcome] = {}
 
     def batches(self) -> Iterator[list[PendingArticle]]:
+        """Batches of :data:`BATCH_ARTICLES` articles; a shorter (or empty) one after a long run of
+        duplicates or skips, so the items before it are handed on instead of piling up."""
         batch: list[PendingArticle] = []
+        since = 0
         for item in self._items:
             self._queue.append(item)
+            since += 1
             if isinstance(item, PendingArticle):
                 batch.append(item)
-                if len(batch) >= BATCH_ARTICLES:
-                    yield batch
-                    batch = []
+            if len(batch) >= BATCH_ARTICLES or since >= 8 * BATCH_ARTICLES:
+                yield batch
+                batch, since = [], 0
         if batch:
             yield batch
 
     def scored(self, batch: list[PendingArticle], outcomes: list[tuple[Article, Any]]) -> None:
         for pending, (_, outcome) in zip(batch, outcomes):
             self._scored[pending.seq] = scored_outcome(pending, outcome)
+
+    @property
+    def unaccounted(self) -> int:
+        """Items read whose outcome was never given back."""
+        return len(self._queue)
 
     def ready(self) -> Iterator[SourceFile | ItemOutcome]:
         """Items at the front of the input whose outcome is known."""
@@ -261,6 +274,8 @@ def iter_outcomes(*paths: str | Path, analyzer: Analyzer, jobs: int = 1, ingest:
         order.scored(batch, outcomes)
         yield from order.ready()
     yield from order.ready()
+    if order.unaccounted:  # never expected: a batch lost between the reader and the scorer
+        raise RuntimeError(f"{order.unaccounted} input item(s) were read but never scored; the output would be incomplete")
 
 
 def _resolve_jobs(jobs: int) -> int:
@@ -310,10 +325,10 @@ def _score_with_parallel(head: list[list[PendingArticle]], rest: Iterator[list[P
     spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
     shipped = analyzer if analyzer.model_path is None else None  # an in-memory model is sent whole
     in_flight: deque[list[PendingArticle]] = deque()
+    shared = _SharedBatches(rest, 0)
 
     def dispatched() -> Iterator[Any]:
-        for batch in rest:
-            in_flight.append(batch)
+        while (batch := shared.take_for_workers(in_flight)) is not None:
             yield delayed(_score_batch_in_worker)([p.article for p in batch], spec, shipped)
 
     results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(dispatched())
@@ -324,11 +339,14 @@ def _score_with_parallel(head: list[list[PendingArticle]], rest: Iterator[list[P
             yield in_flight.popleft(), outcomes
     except Exception:  # a worker died: what it held, and the rest, is scored here
         logger.exception("worker failed; the remaining batches are scored in the main process")
+        shared.stop_workers()  # after this, no batch can be added to in_flight
         while in_flight:
             batch = in_flight.popleft()
             yield batch, score_batch([p.article for p in batch], analyzer)
-        for batch in rest:
+        for _, batch in shared:
             yield batch, score_batch([p.article for p in batch], analyzer)
+    if shared.error is not None:
+        raise shared.error
 
 
 class _SharedBatches:
@@ -342,9 +360,42 @@ class _SharedBatches:
     def __iter__(self) -> _SharedBatches:
         return self
 
+    error: BaseException | None = None
+    """An error of the stream itself (the reader), raised again in the consuming thread."""
+
     def __next__(self) -> tuple[int, list[PendingArticle]]:
         with self._lock:
-            return next(self._numbered)
+            if self.error is not None:
+                raise StopIteration
+            try:
+                return next(self._numbered)
+            except StopIteration:
+                raise
+            except Exception as exc:  # the reader failed: not a dead worker; re-raised where the results are taken
+                self.error = exc
+                raise StopIteration from exc
+
+    workers_stopped = False
+    """Set (under the lock) when the workers' results are given up: nothing more goes to them."""
+
+    def take_for_workers(self, sink: deque[list[PendingArticle]]) -> list[PendingArticle] | None:
+        """The next batch for a worker, recorded in ``sink`` under the same lock (None: no more)."""
+        with self._lock:
+            if self.workers_stopped or self.error is not None:
+                return None
+            try:
+                _, batch = next(self._numbered)
+            except StopIteration:
+                return None
+            except Exception as exc:  # the reader failed; re-raised where the results are taken
+                self.error = exc
+                return None
+            sink.append(batch)
+            return batch
+
+    def stop_workers(self) -> None:
+        with self._lock:
+            self.workers_stopped = True
 
     def for_workers(self) -> Iterator[tuple[int, list[PendingArticle]]]:
         """The same stream, remembering what the workers hold until their results arrive."""
@@ -372,13 +423,17 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
         index, outcome = result
         arrived.put(("result", (index, shared.in_flight.pop(index), outcome)))
 
+    stop = threading.Event()  # the consumer has stopped (finished, failed or closed the generator)
+
     def feed() -> None:
+        pending: deque[Any] = deque()
         try:
             # joblib's own reusable pool, so a later joblib.Parallel in this process (training,
             # cross-validation) reuses it; no memory-mapping (an in-memory analyzer is sent whole)
             executor = get_memmapping_executor(workers, max_nbytes=None)
-            pending: deque[Any] = deque()
             for index, batch in shared.for_workers():
+                if stop.is_set():
+                    break
                 pending.append(executor.submit(_score_indexed, index, [p.article for p in batch], spec, shipped))
                 while len(pending) >= 2 * workers or (pending and pending[0].done()):
                     deliver(pending.popleft().result())
@@ -387,9 +442,20 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
         except Exception:  # a worker died: its batches are scored again by this process
             logger.exception("worker failed; its batches are scored in the main process")
         finally:
+            for future in pending if stop.is_set() else ():
+                future.cancel()
             arrived.put(("done", None))
 
     threading.Thread(target=feed, name="stance-workers", daemon=True).start()
+    try:
+        yield from _take_in_order(head, shared, arrived, analyzer)
+    finally:
+        stop.set()
+
+
+def _take_in_order(head: list[list[PendingArticle]], shared: _SharedBatches, arrived: queue.Queue[tuple[str, Any]],
+                   analyzer: Analyzer) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
+    """This process's side of :func:`_score_here_and_in_loky`: score, collect, yield in order."""
     done: dict[int, tuple[list[PendingArticle], list[tuple[Article, Any]]]] = {
         index: (batch, score_batch([p.article for p in batch], analyzer)) for index, batch in enumerate(head)}
     next_index = 0
@@ -414,6 +480,8 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
                 done[index] = (batch, score_batch([p.article for p in batch], analyzer))
             for index in sorted(done):
                 yield done[index]
+            if shared.error is not None:
+                raise shared.error
             return
         if not exhausted:
             try:

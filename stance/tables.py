@@ -287,7 +287,7 @@ def read_dataset(folder: str | Path, table: str = "mentions", columns: Sequence[
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parts = sorted((Path(folder) / table).glob("part-*.parquet"))
+    parts = sorted((Path(folder) / table).glob("part-*.parquet"), key=lambda path: int(path.stem.partition("-")[2]))
     schema = mention_schema() if table == "mentions" else article_schema()
     if columns is not None:
         schema = pa.schema([schema.field(name) for name in columns])

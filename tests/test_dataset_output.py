@@ -32,6 +32,21 @@ def varied_corpus(folder: Path, corpus, n: int = 120, seed: int = 3) -> Path:
     return path
 
 
+def interrupt_after(monkeypatch, parts: int):
+    """Make the run stop with KeyboardInterrupt after writing ``parts`` parts; the real writer is returned."""
+    real_write = pipeline.write_part
+    written: list[int] = []
+
+    def interrupted(folder, index, *tables_):
+        if len(written) == parts:
+            raise KeyboardInterrupt
+        written.append(index)
+        real_write(folder, index, *tables_)
+
+    monkeypatch.setattr(pipeline, "write_part", interrupted)
+    return real_write
+
+
 def dataset_bytes(folder: Path) -> dict[str, bytes]:
     """Every file of a dataset folder (the manifest without the run's own paths), by relative name."""
     files = {}
@@ -85,16 +100,7 @@ def test_resume_after_an_interrupt_gives_identical_tables(tmp_path, monkeypatch,
     analyze_archive([source], whole, analyzer=analyzer, jobs=1, part_items=10)
 
     out = tmp_path / "resumed"
-    real_write = pipeline.write_part
-    written: list[int] = []
-
-    def interrupted_after_three(folder, index, *parts):
-        if len(written) == 3:
-            raise KeyboardInterrupt
-        written.append(index)
-        real_write(folder, index, *parts)
-
-    monkeypatch.setattr(pipeline, "write_part", interrupted_after_three)
+    real_write = interrupt_after(monkeypatch, 3)
     with pytest.raises(KeyboardInterrupt):
         analyze_archive([source], out, analyzer=analyzer, jobs=1, part_items=10)
     assert not out.exists() and tables.done_parts(partial_path(out)) == 3
@@ -160,3 +166,46 @@ def test_cli_plot_reads_a_dataset_folder(tmp_path):
     assert main(["analyze", "--out", str(tmp_path / "ds"), "--out-format", "parquet", "--quiet"]) == 0
     assert main(["plot", str(tmp_path / "ds"), "--quiet"]) == 0
     assert (tmp_path / "ds" / "plots" / "heatmap.png").is_file()
+
+
+def test_dataset_run_with_nothing_to_analyse_leaves_nothing(tmp_path, analyzer):
+    empty = tmp_path / "in"
+    empty.mkdir()
+    (empty / "a.jsonl").write_text('{"id": "x", "text": ""}\n', encoding="utf-8")
+    with pytest.raises(InputFormatError, match="no input could be analysed"):
+        analyze_archive([empty], tmp_path / "ds", analyzer=analyzer, jobs=1)
+    assert not (tmp_path / "ds").exists() and not partial_path(tmp_path / "ds").exists()
+
+
+def test_dataset_bytes_do_not_depend_on_jobs(tmp_path, monkeypatch, analyzer, corpus):
+    source = varied_corpus(tmp_path / "in", corpus, n=40)
+    analyze_archive([source], tmp_path / "one", analyzer=analyzer, jobs=1, part_items=10)
+    monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 3)
+    analyze_archive([source], tmp_path / "two", analyzer=analyzer, jobs=2, part_items=10)
+    assert dataset_bytes(tmp_path / "two") == dataset_bytes(tmp_path / "one")
+
+
+def test_dataset_parts_are_read_in_number_order(tmp_path):
+    from stance.records import Article, ArticleResult
+
+    for index in (99_999, 100_000, 7):
+        columns = tables.MentionColumns()
+        row = tables.article_row(Article(id=f"a{index}", source="s", title=None, date=None, text="x"), "ok", seq=index)
+        columns.extend(tables.mention_columns(ArticleResult(Article(id=f"a{index}", source="s", title=None, date=None, text="x"), 1), None))
+        tables.write_part(tmp_path, index, columns.arrow(), tables.dataset_article_table([row]))
+    assert list(tables.read_dataset(tmp_path, "articles")["article_id"]) == ["a7", "a99999", "a100000"]
+
+
+def test_cli_resume_with_the_output_inside_the_input_folder(tmp_path, monkeypatch, corpus):
+    from stance.cli import main
+
+    folder = tmp_path / "corpus"
+    varied_corpus(folder, corpus, n=30)
+    command = ["analyze", str(folder), "--out-format", "parquet", "--part-items", "10", "--jobs", "1", "--quiet"]
+    assert main([*command, "--out", str(tmp_path / "whole")]) == 0
+    real_write = interrupt_after(monkeypatch, 2)
+    assert main([*command, "--out", str(folder / "ds")]) == 130
+    monkeypatch.setattr(pipeline, "write_part", real_write)
+    assert main([*command, "--out", str(folder / "ds"), "--resume"]) == 0
+    assert dataset_bytes(folder / "ds") == dataset_bytes(tmp_path / "whole")

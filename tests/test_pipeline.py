@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 import pandas as pd
+import pytest
 
 import stance
 from stance import pipeline
@@ -46,6 +48,8 @@ class _DyingAnalyzer(stance.Analyzer):
     def score_mentions(self, mentions):
         if os.getpid() != self.parent and any(m.doc_id in self.victims for m in mentions):
             os._exit(1)  # the worker process dies as if killed
+        if os.getpid() == self.parent:
+            time.sleep(0.2)  # this process is slow, so the worker surely gets batches, even on a loaded machine
         return super().score_mentions(mentions)
 
 
@@ -81,9 +85,9 @@ def test_score_articles_yields_one_record_per_article_in_order(analyzer, corpus)
     from stance.records import ArticleResult
 
     articles = [a for a in corpus.articles if a.duplicate_of is None][:5]
-    bad = stance.Article(id="bad", source="x", title=None, date=None, text="Merz lobt Macron.")
-    results = list(pipeline.score_articles([*articles[:2], bad, *articles[2:]], analyzer, batch_size=3))
-    assert [r.article.id if isinstance(r, ArticleResult) else r.source for r in results] == [a.id for a in [*articles[:2], bad, *articles[2:]]]
+    short = stance.Article(id="short", source="x", title=None, date=None, text="Merz lobt Macron.")
+    results = list(pipeline.score_articles([*articles[:2], short, *articles[2:]], analyzer, batch_size=3))
+    assert [r.article.id if isinstance(r, ArticleResult) else r.source for r in results] == [a.id for a in [*articles[:2], short, *articles[2:]]]
     assert all(isinstance(r, ArticleResult) and r.sentences > 0 for r in results)
     assert all(m.doc_id == r.article.id for r in results for m in r.mentions)
 
@@ -151,3 +155,28 @@ def test_pipeline_extra_columns_are_bounded(tmp_path, analyzer):
     extras = [c for c in result.articles.columns if c not in pipeline.ARTICLE_COLUMNS]
     assert len(extras) == MAX_EXTRA_COLUMNS
     assert all(len(str(v)) <= MAX_EXTRA_CHARS for v in result.articles[extras].iloc[0])
+
+
+def test_pipeline_reader_error_with_workers_is_raised_not_swallowed(monkeypatch, analyzer, corpus):
+    """An error of the reader (not of a worker) ends the run with that error, as with one job."""
+    def failing_reader(*paths, config=None):
+        yield from corpus.articles[:9]
+        raise OSError("disk went away")
+
+    monkeypatch.setattr(pipeline, "iter_corpus", failing_reader)
+    monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
+    for jobs in (1, 2):
+        with pytest.raises(OSError, match="disk went away"):
+            stance.analyze_corpus(analyzer=analyzer, jobs=jobs)
+
+
+def test_pipeline_long_runs_of_duplicates_are_handed_on():
+    """Decided items do not pile up waiting for the next 32 articles: a short (here empty) batch is yielded."""
+    from stance.pipeline import ItemOutcome, PendingArticle, _InputOrder
+
+    article = stance.Article(id="a", source="x", title=None, date=None, text="Merz lobt Macron.")
+    items = [ItemOutcome(seq, {"_seq": seq}) for seq in range(600)] + [PendingArticle(600, article)]
+    order = _InputOrder(iter(items))
+    batches = order.batches()
+    assert next(batches) == [] and len(list(order.ready())) == 8 * pipeline.BATCH_ARTICLES
