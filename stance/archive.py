@@ -188,8 +188,10 @@ def _finish(staged: StagedFolder, identity: dict[str, Any], resumed: int, config
     status = {str(k): int(v) for k, v in articles["status"].value_counts().sort_index().items()}
     if not status.get("ok"):
         shutil.rmtree(folder, ignore_errors=True)  # nothing to resume either
-        raise InputFormatError("no input could be analysed (every file or row was skipped, or no input files were found); "
-                               f"{staged.target} was not written")
+        skips = articles[articles["status"] == "skipped"]
+        reasons = "; ".join(f"{a}: {r}" for a, r in zip(skips["article_id"][:3], skips["reason"][:3]))
+        raise InputFormatError("no input could be analysed (every file or row was skipped, or no input files were found"
+                               f"{'; ' + reasons if reasons else ''}); {staged.target} was not written")
     units = write_aggregates(folder, articles, config, freq)
     parts = done_parts(folder)
     write_manifest(folder, {**identity, "status": "complete", "parts": parts, "items": status, "units": units})
