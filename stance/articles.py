@@ -231,18 +231,36 @@ class _StreamState:
 
     def _unique_id(self, article: Article) -> Article:
         """The article, renamed ``<id>~<n>`` with a warning if its id was seen before."""
-        if article.id not in self._seen_ids:
-            self._seen_ids.add(article.id)
+        new_id = unique_id(article.id, self._seen_ids, self._id_counters)
+        if new_id == article.id:
             return article
-        n = self._id_counters.get(article.id, 1) + 1
-        new_id = f"{article.id}~{n}"
-        while new_id in self._seen_ids:
-            n += 1
-            new_id = f"{article.id}~{n}"
-        self._id_counters[article.id] = n
-        self._seen_ids.add(new_id)
-        message = f"id {article.id!r} occurs more than once; renamed to {new_id!r}"
-        return _with_warnings(replace(article, id=new_id), (message,))
+        return _with_warnings(replace(article, id=new_id), (renamed_id_warning(article.id, new_id),))
+
+
+def unique_id(article_id: str, seen: set[str], counters: dict[str, int]) -> str:
+    """``article_id``, or ``<id>~<n>`` (the first free ``n`` from 2) if it was seen before; records it in ``seen``.
+
+    Examples
+    --------
+    >>> seen, counters = set(), {}
+    >>> [unique_id(i, seen, counters) for i in ("a", "a", "a~2", "a")]
+    ['a', 'a~2', 'a~2~2', 'a~3']
+    """
+    if article_id not in seen:
+        seen.add(article_id)
+        return article_id
+    n = counters.get(article_id, 1) + 1
+    while f"{article_id}~{n}" in seen:
+        n += 1
+    counters[article_id] = n
+    new_id = f"{article_id}~{n}"
+    seen.add(new_id)
+    return new_id
+
+
+def renamed_id_warning(article_id: str, new_id: str) -> str:
+    """The warning of an article whose id was taken: one wording for every reader."""
+    return f"id {article_id!r} occurs more than once; renamed to {new_id!r}"
 
 
 def _with_warnings(article: Article, warnings: tuple[str, ...]) -> Article:

@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="redraw every plot from a saved mentions.csv",
                        description="Redraw the four plots from a mentions table written by `stance report` or `stance analyze`.")
-    p.add_argument("mentions", type=Path, help="mentions.csv (or .jsonl/.parquet)")
+    p.add_argument("mentions", type=Path, help="mentions.csv (or .jsonl/.parquet, or the folder of `stance analyze --out-format parquet`)")
     p.add_argument("--out", type=Path, help="output folder for the plots, replaced as a whole "
                                             "(default: a 'plots' folder next to the mentions table)")
     p.add_argument("--min-mentions", type=int, default=3, help="leave actors with fewer units out of the plots (default 3)")
@@ -616,7 +616,8 @@ def _implausible_next_to(mentions: Path) -> frozenset[str]:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """``stance plot``: redraw the plots into ``--out`` (default: ``plots`` next to the table), replaced as a whole."""
+    """``stance plot``: redraw the plots into ``--out`` (default: ``plots`` next to the table, or inside a dataset folder),
+    replaced as a whole."""
     from .config import ReportConfig
     from .io import StagedFolder, output_lock
     from .report import PLOT_FILES, draw_plots

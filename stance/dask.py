@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import IngestConfig
 from .io import atomic_write_text
-from .articles import DuplicateDetector, articles_from_records
+from .articles import DuplicateDetector, articles_from_records, renamed_id_warning, unique_id
 from .pipeline import (
     ItemOutcome,
     PendingArticle,
@@ -340,14 +340,7 @@ def _duplicate_plans(keys: Sequence[list[tuple[str, str, bytes] | None]],
             if row is None:
                 continue
             article_id, source, key = row
-            new_id = article_id
-            if new_id in seen:
-                n = counters.get(article_id, 1) + 1
-                while f"{article_id}~{n}" in seen:
-                    n += 1
-                counters[article_id] = n
-                new_id = f"{article_id}~{n}"
-            seen.add(new_id)
+            new_id = unique_id(article_id, seen, counters)
             original = None
             if ingest.duplicates != "keep":
                 scope = (source if ingest.duplicates == "per-source" else "", key)
@@ -371,7 +364,7 @@ def _score_frame_part(frame: pd.DataFrame, partition: int, offset: int, plan: di
         if isinstance(item, Article):
             new_id, original = plan.get(index, (None, None))
             if new_id is not None:
-                item = replace(item, id=new_id, warnings=(*item.warnings, f"id {item.id!r} occurs more than once; renamed to {new_id!r}"))
+                item = replace(item, id=new_id, warnings=(*item.warnings, renamed_id_warning(item.id, new_id)))
             if original is None and ingest.duplicates != "keep":
                 scope = item.source if ingest.duplicates == "per-source" else ""
                 if scope not in near:

@@ -186,7 +186,7 @@ def score_items(items: Iterable[ItemOutcome | PendingArticle], analyzer: Analyze
     batch: list[PendingArticle] = []
 
     def flush() -> None:
-        scored = score_batch([p.article for p in batch], analyzer)
+        scored = _score_here(batch, analyzer)
         outcomes.extend(scored_outcome(p, outcome) for p, (_, outcome) in zip(batch, scored))
         batch.clear()
 
@@ -299,7 +299,7 @@ def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer,
     head = list(itertools.islice(iterator, IN_PROCESS_BATCHES)) if jobs > 1 else []
     if jobs == 1 or len(head) < IN_PROCESS_BATCHES:
         for batch in itertools.chain(head, iterator):
-            yield batch, score_batch([p.article for p in batch], analyzer)
+            yield batch, _score_here(batch, analyzer)
         return
     yield from _score_with_workers(head, iterator, analyzer, jobs)
 
@@ -333,7 +333,7 @@ def _score_with_parallel(head: list[list[PendingArticle]], rest: Iterator[list[P
 
     results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(dispatched())
     for batch in head:  # scored here while the workers start
-        yield batch, score_batch([p.article for p in batch], analyzer)
+        yield batch, _score_here(batch, analyzer)
     try:
         for outcomes in results:
             yield in_flight.popleft(), outcomes
@@ -342,9 +342,9 @@ def _score_with_parallel(head: list[list[PendingArticle]], rest: Iterator[list[P
         shared.stop_workers()  # after this, no batch can be added to in_flight
         while in_flight:
             batch = in_flight.popleft()
-            yield batch, score_batch([p.article for p in batch], analyzer)
+            yield batch, _score_here(batch, analyzer)
         for _, batch in shared:
-            yield batch, score_batch([p.article for p in batch], analyzer)
+            yield batch, _score_here(batch, analyzer)
     if shared.error is not None:
         raise shared.error
 
@@ -457,7 +457,7 @@ def _take_in_order(head: list[list[PendingArticle]], shared: _SharedBatches, arr
                    analyzer: Analyzer) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
     """This process's side of :func:`_score_here_and_in_loky`: score, collect, yield in order."""
     done: dict[int, tuple[list[PendingArticle], list[tuple[Article, Any]]]] = {
-        index: (batch, score_batch([p.article for p in batch], analyzer)) for index, batch in enumerate(head)}
+        index: (batch, _score_here(batch, analyzer)) for index, batch in enumerate(head)}
     next_index = 0
     finished = exhausted = False  # the workers' feed has ended / the stream has no more batches
     while True:
@@ -475,9 +475,9 @@ def _take_in_order(head: list[list[PendingArticle]], shared: _SharedBatches, arr
         if finished:  # batches a dead worker held, and whatever is left in the stream, are scored here
             for index in sorted(shared.in_flight):
                 batch = shared.in_flight.pop(index)
-                done[index] = (batch, score_batch([p.article for p in batch], analyzer))
+                done[index] = (batch, _score_here(batch, analyzer))
             for index, batch in shared:
-                done[index] = (batch, score_batch([p.article for p in batch], analyzer))
+                done[index] = (batch, _score_here(batch, analyzer))
             for index in sorted(done):
                 yield done[index]
             if shared.error is not None:
@@ -489,7 +489,12 @@ def _take_in_order(head: list[list[PendingArticle]], shared: _SharedBatches, arr
             except StopIteration:
                 exhausted = True
                 continue
-            done[index] = (batch, score_batch([p.article for p in batch], analyzer))
+            done[index] = (batch, _score_here(batch, analyzer))
+
+
+def _score_here(batch: list[PendingArticle], analyzer: Analyzer) -> list[tuple[Article, Any]]:
+    """Score a batch of pending articles in this process."""
+    return score_batch([p.article for p in batch], analyzer)
 
 
 def _score_indexed(index: int, batch: list[Article], spec: WorkerSpec,
