@@ -154,13 +154,13 @@ def _resume_point(partial: Path, identity: dict[str, Any], part_items: int) -> i
 def _score_on_dask(paths: Sequence[str | Path], folder: Path, analyzer: Analyzer, ingest: IngestConfig, check_language: bool,
                    part_items: int, start_part: int, scheduler: str | None, workers: int) -> None:
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError as exc:
         raise InputFormatError('--engine dask needs Dask: pip install "stance[dask]"') from exc
+    from .dask import local_cluster
     from .dask import write_dataset as write_on_dask
 
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                  dashboard_address=":0")
+    cluster = None if scheduler else local_cluster(workers)
     try:
         client = Client(scheduler or cluster)
     except OSError as exc:

@@ -17,10 +17,25 @@ distributed = pytest.importorskip("distributed", reason='the Dask engine needs p
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A real LocalCluster: two worker processes, one thread each."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local, \
-            distributed.Client(local) as client:
+    """A real LocalCluster as ``--engine dask --workers 2`` starts it: two worker processes, one thread each."""
+    import stance.dask
+
+    with stance.dask.local_cluster(2) as local, distributed.Client(local) as client:
         yield local, client
+
+
+def test_local_cluster_workers_keep_the_adaptive_malloc_thresholds(cluster):
+    """Dask's MALLOC_TRIM_THRESHOLD_ would make each worker map and unmap every large array
+    (seconds of system time per worker); the cluster drops it and keeps Dask's other settings."""
+    import dask
+
+    _, client = cluster
+    environ = client.run(lambda: {key: os.environ.get(key) for key in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
+    assert len(environ) == 2
+    expected_threads = str(dask.config.get("distributed.nanny.pre-spawn-environ")["OMP_NUM_THREADS"])
+    assert all(env == {"MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                       "OMP_NUM_THREADS": expected_threads} for env in environ.values())
+    assert "MALLOC_TRIM_THRESHOLD_" in dask.config.get("distributed.nanny.pre-spawn-environ")  # Dask's own default untouched
 
 
 @pytest.mark.slow
