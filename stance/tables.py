@@ -53,6 +53,9 @@ RESERVED = frozenset({*MENTION_COLUMNS, *ARTICLE_COLUMNS, "_seq"})
 """Names an extra input column cannot keep: it is renamed ``input_<name>``."""
 _INTEGERS = frozenset({"sentence_index", "start", "end", "sentences", "units"})
 _FLOATS = frozenset({"stance_score", "p_negative", "p_neutral", "p_positive", "sentiment_score"})
+_TEXT_MENTION_COLUMNS = tuple(name for name in MENTION_COLUMNS if name not in _INTEGERS | _FLOATS)
+TEXT_CHUNK_ROWS = 8192
+"""Rows of mention text gathered as Python strings before they move into an Arrow chunk."""
 DATASET_MANIFEST = "dataset.json"
 DATASET_FORMAT = 1
 PART_ITEMS = 1000
@@ -120,38 +123,63 @@ def skipped_row(skip: Skipped, seq: int = 0) -> dict[str, Any]:
 
 
 class MentionColumns:
-    """The mention table as it grows: numbers in typed arrays (8 bytes a value), text as shared
-    string objects, so a large corpus costs a few hundred bytes per unit until the frame is built."""
+    """The mention table as it grows: numbers in typed arrays (8 bytes a value), text moved into
+    Arrow string arrays every :data:`TEXT_CHUNK_ROWS` rows, so a large corpus costs about the
+    table's own size (no Python string per row stays alive until the frame is built)."""
 
     def __init__(self) -> None:
         self._columns: dict[str, Any] = {
             name: array("q") if name in _INTEGERS else array("d") if name in _FLOATS else []
             for name in MENTION_COLUMNS
         }
+        self._text_chunks: dict[str, list[pa.Array]] = {name: [] for name in _TEXT_MENTION_COLUMNS}
+        self._sealed = 0  # rows already moved into the text chunks
 
     def __len__(self) -> int:
-        return len(self._columns["actor"])
+        return self._sealed + len(self._columns["actor"])
 
     def extend(self, rows: dict[str, list[Any]]) -> None:
         """Append the columns of one article (:func:`mention_columns`)."""
         for name, values in rows.items():
             self._columns[name].extend(values)
+        if len(self._columns["actor"]) >= TEXT_CHUNK_ROWS:
+            self._seal_text()
+
+    def _seal_text(self) -> None:
+        import pyarrow as pa
+
+        for name in _TEXT_MENTION_COLUMNS:
+            values, self._columns[name] = self._columns[name], []
+            self._text_chunks[name].append(pa.array(values, type=pa.large_string(), memory_pool=pa.system_memory_pool()))
+        self._sealed += len(values)
+
+    def _text(self, name: str) -> pa.ChunkedArray:
+        import pyarrow as pa
+
+        return pa.chunked_array(self._text_chunks[name], type=pa.large_string())
 
     def frame(self) -> pd.DataFrame:
-        """The table (:data:`MENTION_COLUMNS`), emptying the builder; an empty table has object columns."""
+        """The table (:data:`MENTION_COLUMNS`), emptying the builder; an empty table has object columns.
+
+        Text columns get the dtype pandas gives a list of strings (``str`` from pandas 3 on,
+        ``object`` before; ``object`` for a column without any value), without a copy.
+        """
         import numpy as np
         import pandas as pd
 
-        if not self._columns["actor"]:
+        if not len(self):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in MENTION_COLUMNS})
-        data = {}
+        self._seal_text()
+        data: dict[str, Any] = {}
         for name in MENTION_COLUMNS:
             values = self._columns[name]
             if isinstance(values, array):
                 data[name] = np.frombuffer(values, dtype=np.int64 if values.typecode == "q" else np.float64).copy()
             else:
-                data[name] = values
-            self._columns[name] = []  # release each column once it is in the frame
+                text = self._text(name)
+                data[name] = pd.Series([None] * len(text), dtype=object) if text.null_count == len(text) else text.to_pandas()
+                self._text_chunks[name] = []
+        self.__init__()  # type: ignore[misc]
         return pd.DataFrame(data, columns=list(MENTION_COLUMNS))
 
     def arrow(self) -> pa.Table:
@@ -159,7 +187,9 @@ class MentionColumns:
         import pyarrow as pa
 
         schema = mention_schema()
-        data = {name: pa.array(self._columns[name], type=schema.field(name).type) for name in MENTION_COLUMNS}
+        self._seal_text()
+        data = {name: self._text(name).cast(schema.field(name).type).combine_chunks() if name in self._text_chunks
+                else pa.array(self._columns[name], type=schema.field(name).type) for name in MENTION_COLUMNS}
         self.__init__()  # type: ignore[misc]
         return pa.table(data, schema=schema)
 

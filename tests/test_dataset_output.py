@@ -209,3 +209,21 @@ def test_cli_resume_with_the_output_inside_the_input_folder(tmp_path, monkeypatc
     monkeypatch.setattr(pipeline, "write_part", real_write)
     assert main([*command, "--out", str(folder / "ds"), "--resume"]) == 0
     assert dataset_bytes(folder / "ds") == dataset_bytes(tmp_path / "whole")
+
+
+def test_mention_columns_in_text_chunks_give_the_plain_pandas_frame(monkeypatch, sample_result):
+    """Text moved into Arrow chunks on the way gives the frame (values and dtypes) that pandas
+    builds from the Python lists, including a column with no value and one with some."""
+    rows = sample_result.mentions.astype(object).where(sample_result.mentions.notna(), None)
+    rows["title"] = None  # no value at all: object dtype, as pandas gives a list of None
+    rows.loc[rows.index[::3], "date"] = None
+    monkeypatch.setattr(tables, "TEXT_CHUNK_ROWS", 7)
+    columns = tables.MentionColumns()
+    for _, article in rows.groupby("article_id", sort=False):
+        columns.extend({name: article[name].tolist() for name in tables.MENTION_COLUMNS})
+    assert len(columns) == len(rows) and len(rows) > 7 * 20
+    built = columns.frame()
+    plain_lists = pd.DataFrame({name: rows[name].tolist() for name in tables.MENTION_COLUMNS}).astype(
+        {name: built[name].dtype for name in ("sentence_index", "start", "end", "stance_score", "sentiment_score")})
+    pd.testing.assert_frame_equal(built, plain_lists)
+    assert built["title"].dtype == object and len(columns) == 0  # the builder is emptied
