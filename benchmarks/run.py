@@ -224,10 +224,10 @@ def write_results(path: Path, results: dict) -> None:
             lines.append(f"| {name} | {m[key]} | {per_round} |")
         ratios = ", ".join(f"{r['ratio']:.2f}" for r in pool["rounds"])
         lines += ["", f"**Full analysis / (reading + tokenizer): {m['ratio']}x** (median of the three rounds' ratios: "
-                  f"{ratios}); {pool['words'] / m['full_s']:,.0f} words/s; peak memory {pool['peak_rss_mb']:.0f} MB.", ""]
+                  f"{ratios}); {pool['words'] / m['full_s']:,.0f} words/s; peak memory {pool['peak_rss_mb']:.0f} MiB.", ""]
     rows = results["scaling"]
     lines += ["### Scaling on the resampled sample (medians of 3 fresh processes per row)", "",
-              "| size | jobs | articles | words | units | analysis s | words/s | speed-up vs 1 job | peak main MB | peak summed MB (main + workers) |",
+              "| size | jobs | articles | words | units | analysis s | words/s | speed-up vs 1 job | peak main MiB | peak summed MiB (main + workers) |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     single = {r["size"]: r["seconds"] for r in rows if r["jobs"] == 1}
     for r in rows:

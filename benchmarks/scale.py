@@ -244,8 +244,8 @@ def _hwm_mb(pid: int) -> float:
     return 0.0
 
 
-def _poll_tree(root, seen: dict) -> float:  # root: psutil.Process; seen: (pid, create_time) -> peak MB
-    """Sum of the tree's RSS now, in MB; updates every process's peak in ``seen``."""
+def _poll_tree(root, seen: dict) -> float:  # root: psutil.Process; seen: (pid, create_time) -> peak MiB
+    """Sum of the tree's RSS now, in MiB; updates every process's peak in ``seen``."""
     import psutil
 
     try:
@@ -493,7 +493,7 @@ def _intro(archive: Archive, rounds: int, command: str, psutil_ok: bool) -> list
             f"{OUTLETS} outlets, dates {START_DATE} to {START_DATE + dt.timedelta(days=729)}; sentences from "
             f"{archive.origin}, shuffled across articles, actor names varied; {archive.with_actor / max(archive.articles, 1):.0%} "
             f"of the articles name an actor of `archive.ACTORS`. Written as `ARCHIVE.jsonl.gz` "
-            f"({sizes['archive.jsonl.gz']:,.1f} MB) and `ARCHIVE.parquet` ({sizes['archive.parquet']:,.1f} MB, row groups "
+            f"({sizes['archive.jsonl.gz']:,.1f} MiB) and `ARCHIVE.parquet` ({sizes['archive.parquet']:,.1f} MiB, row groups "
             f"of {ROW_GROUP:,}); `SMALL.jsonl.gz` is its first {archive.small_articles:,} articles ({archive.small_words:,} words).",
             "", "Each run is a fresh command (`stance` = `python -m stance.cli`); time is the wall time of the command "
             f"(start-up, model loading and cluster start included), median of {rounds} round(s), the rounds in brackets; "
@@ -506,7 +506,7 @@ def _cell(text: str) -> str:
 
 def _config_rows(rows: list[Row], archive: Archive) -> list[str]:
     """The table of the configurations."""
-    lines = ["| configuration | command | s | words/s | peak sum MB | peak process MB | processes | units |",
+    lines = ["| configuration | command | s | words/s | peak sum MiB | peak process MiB | processes | units |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         if row.skipped or not row.ok:

@@ -596,10 +596,10 @@ def _check_dataset_args(args: argparse.Namespace) -> None:
         raise InputFormatError("--scheduler: only with --engine dask")
 
 
-def _read_mentions(path: Path) -> Any:
+def _read_mentions(path: Path, sentences: bool = True) -> Any:
     from .tables import read_mentions
 
-    return read_mentions(path)
+    return read_mentions(path, sentences=sentences)
 
 
 def _implausible_next_to(mentions: Path) -> frozenset[str]:
@@ -625,7 +625,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     path: Path = args.mentions
     out: Path = args.out if args.out is not None else (path if path.is_dir() else path.parent) / "plots"
     _check_not_inside([path], out)
-    frame = _read_mentions(path)
+    frame = _read_mentions(path, sentences=False)
     implausible = _implausible_next_to(path)
     with output_lock(out), StagedFolder(out, PLOT_FILES, kind="plots") as staged:
         written: list[Path] = []

@@ -394,10 +394,11 @@ def write_mentions(frame: pd.DataFrame, path: Path) -> Path:
     raise ValueError(f"output format of {path.name}: expected .csv, .jsonl or .parquet")
 
 
-def read_mentions(path: str | Path) -> pd.DataFrame:
+def read_mentions(path: str | Path, *, sentences: bool = True) -> pd.DataFrame:
     """A saved mentions table (``.csv``, ``.jsonl``, ``.parquet`` or a Parquet dataset folder),
     checked for the columns the plots need; a missing, unreadable or empty table is an
-    :class:`~stance.errors.InputFormatError` naming the file."""
+    :class:`~stance.errors.InputFormatError` naming the file. ``sentences=False`` leaves the
+    ``sentence`` column of a dataset folder unread (the plots do not need it)."""
     import pandas as pd
 
     path = Path(path)
@@ -405,7 +406,8 @@ def read_mentions(path: str | Path) -> pd.DataFrame:
         raise InputFormatError(f"{path}: no such file (or Parquet dataset folder)")
     try:
         if is_dataset(path):
-            frame = read_dataset(path, "mentions")
+            frame = read_dataset(path, "mentions", columns=None if sentences else
+                                 [name for name in MENTION_COLUMNS if name != "sentence"])
         elif path.suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif path.suffix == ".jsonl":

@@ -83,6 +83,8 @@ def test_dataset_tables_equal_the_in_memory_tables(tmp_path, analyzer, sample_re
     assert manifest["status"] == "complete" and manifest["units"] == len(sample_result.mentions)
     # stance plot and the mentions reader take the folder
     assert len(tables.read_mentions(folder)) == len(sample_result.mentions)
+    for_plots = tables.read_mentions(folder, sentences=False)  # what stance plot reads: no sentence text
+    assert list(for_plots.columns) == [c for c in tables.MENTION_COLUMNS if c != "sentence"]
 
 
 def test_dataset_keeps_extra_columns_as_json(tmp_path, analyzer):

@@ -148,6 +148,20 @@ def test_model_fast_ngrams_equal_scikit_learn_on_random_text(settings):
     assert list(fast.get_feature_names_out()) == list(slow.get_feature_names_out())
 
 
+@pytest.mark.parametrize("hits", [0, 1, 500])
+def test_model_count_matrix_equals_scipy_duplicate_sum(hits):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(hits)
+    rows, cols = rng.integers(0, 7, hits), rng.integers(0, 30, hits)
+    fast = features._count_matrix(rows, cols, 7, 30)
+    slow = sp.csr_array((np.ones(hits, dtype=np.int64), (rows, cols)), shape=(7, 30))
+    slow.sum_duplicates()
+    assert fast.has_canonical_format and fast.has_sorted_indices and fast.dtype == np.int64
+    assert np.array_equal(fast.indptr, slow.indptr) and np.array_equal(fast.indices, slow.indices)
+    assert np.array_equal(fast.data, slow.data)
+
+
 def test_model_negation_flips_lexicon_polarity():
     lexicon = {"erfolg": 1, "versagen": -1}
     assert polarity_counts(["ein", "großer", "erfolg"], lexicon) == (1, 0)
