@@ -146,7 +146,7 @@ def actor_matcher(nlp: Language) -> ActorMatcher:
 
 
 def mentions_from_chunks(chunks: list[tuple[int, Doc]], *, date: dt.date | None, doc_id: str | None,
-                         matcher: ActorMatcher, sentences: list[tuple[Sentence, int, int]] | None = None) -> list[Mention]:
+                         matcher: ActorMatcher, sentences: list[tuple[Sentence, Span, int]] | None = None) -> list[Mention]:
     """Turn the actor spans of a processed text into one Mention per (sentence, actor).
 
     ``sentences``: the text's :func:`~stance.sentences.sentences_from_docs` if already computed.
@@ -154,12 +154,12 @@ def mentions_from_chunks(chunks: list[tuple[int, Doc]], *, date: dt.date | None,
     mentions: list[Mention] = []
     spans_by_chunk = [sorted(doc.spans[SPANS_KEY], key=lambda s: s.start) for _, doc in chunks]
     starts_by_chunk = [[s.start for s in spans] for spans in spans_by_chunk]
-    for sentence, first_token, number in (sentences if sentences is not None else sentences_from_docs(chunks)):
-        offset, doc = chunks[number]
+    for sentence, sent, number in (sentences if sentences is not None else sentences_from_docs(chunks)):
+        offset = chunks[number][0]
         spans = spans_by_chunk[number]
         if not spans:
             continue
-        inside = _spans_inside(spans, doc[first_token].sent, starts_by_chunk[number])
+        inside = _spans_inside(spans, sent, starts_by_chunk[number])
         if inside:
             refs, unresolved = _resolved_refs(inside, date, matcher)
             mentions.extend(_units(sentence, refs, unresolved, offset, doc_id))
@@ -167,7 +167,7 @@ def mentions_from_chunks(chunks: list[tuple[int, Doc]], *, date: dt.date | None,
 
 
 def mentions_from_doc(doc: Doc, *, spans_key: str = SPANS_KEY, doc_id: str | None = None,
-                      sentences: list[tuple[Sentence, int, int]] | None = None) -> list[Mention]:
+                      sentences: list[tuple[Sentence, Span, int]] | None = None) -> list[Mention]:
     """Mentions of a Doc processed by a spaCy pipeline with ``stance_actors`` (``resolve_roles=True``).
 
     The spans already carry resolved actor ids (roles resolved by ``Doc._.stance_date``); roles
@@ -193,8 +193,7 @@ def mentions_from_doc(doc: Doc, *, spans_key: str = SPANS_KEY, doc_id: str | Non
     pending = sorted(doc.spans[unresolved_key], key=lambda s: s.start) if unresolved_key in doc.spans else []
     kinds = {NAME_LABEL: "name", COMPOUND_LABEL: "compound", ROLE_LABEL: "role"}
     mentions: list[Mention] = []
-    for sentence, first_token, _ in located:
-        sent = doc[first_token].sent
+    for sentence, sent, _ in located:
         inside = _spans_inside(spans, sent)
         refs = [(s.id_, s.start_char, s.end_char, kinds[s.label_]) for s in inside
                 if s.label_ in kinds and not s.id_.startswith(ROLE_PREFIX)]

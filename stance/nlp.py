@@ -640,7 +640,7 @@ class StanceScorer:
                                          "(or spaCy's 'sentencizer') before it, e.g. nlp.add_pipe('stance_sentencizer', first=True)")
             located = sentences_from_docs([(0, doc)])
             mentions = mentions_from_doc(doc, spans_key=self.spans_key, sentences=located)
-            prepared.append(([(doc[first].sent, s.index) for s, first, _ in located], [s.text for s, _, _ in located], mentions))
+            prepared.append(([(sent, s.index) for s, sent, _ in located], [s.text for s, _, _ in located], mentions))
         all_mentions = [m for _, _, mentions in prepared for m in mentions]
         all_scored = self.analyzer.score_mentions(all_mentions)
         all_sentiment = self.analyzer.score_sentiment([t for _, texts, _ in prepared for t in texts])

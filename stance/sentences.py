@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from .records import Sentence
 
@@ -63,9 +63,9 @@ def iter_docs(nlp: Language, texts: Iterable[str], batch_size: int = 64) -> Iter
         yield current, bucket
 
 
-def sentences_from_docs(chunks: list[tuple[int, Doc]]) -> list[tuple[Sentence, int, int]]:
-    """Sentences of one text: ``(Sentence, first token index, chunk number)``, blanks dropped."""
-    result: list[tuple[Sentence, int, int]] = []
+def sentences_from_docs(chunks: list[tuple[int, Doc]]) -> list[tuple[Sentence, Span, int]]:
+    """Sentences of one text: ``(Sentence, its span in the chunk's Doc, chunk number)``, blanks dropped."""
+    result: list[tuple[Sentence, Span, int]] = []
     for number, (offset, doc) in enumerate(chunks):
         for sent in doc.sents:
             raw = sent.text
@@ -74,7 +74,7 @@ def sentences_from_docs(chunks: list[tuple[int, Doc]]) -> list[tuple[Sentence, i
                 continue
             lead = len(raw) - len(raw.lstrip())
             start = offset + sent.start_char + lead
-            result.append((Sentence(len(result), stripped, start, start + len(stripped)), sent.start, number))
+            result.append((Sentence(len(result), stripped, start, start + len(stripped)), sent, number))
     return result
 
 
