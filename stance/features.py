@@ -21,6 +21,7 @@ from the package, never stored in a model.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -150,14 +151,11 @@ def masked_unit(text: str, anchors: str | None = None) -> MaskedUnit:
     """
     lower = text.lower()
     anchored = lower if anchors is None else anchors.lower()
-    words = tuple(_WORD_RE.findall(anchored))
     tokens = tuple(_CLAUSE_TOKEN_RE.findall(anchored))
-    clauses, clause = [], 0
-    for token in tokens:
-        if token in _CLAUSE_BREAKS:
-            clause += 1
-        clauses.append(clause)
-    return MaskedUnit(lower, words, tuple(i for i, w in enumerate(words) if w == TARGET_TOKEN), tokens, tuple(clauses),
+    breaks = [token in _CLAUSE_BREAKS for token in tokens]
+    words = tuple(itertools.compress(tokens, [not b for b in breaks]))  # what _WORD_RE finds: the tokens that are words
+    clauses = tuple(itertools.accumulate(breaks, initial=0))[1:]  # a break token opens the next clause
+    return MaskedUnit(lower, words, tuple(i for i, w in enumerate(words) if w == TARGET_TOKEN), tokens, clauses,
                       tuple(i for i, t in enumerate(tokens) if t == TARGET_TOKEN))
 
 
@@ -296,8 +294,16 @@ class NgramTfidf(_TfidfBlock):
         if self.analyzer == "char_wb":
             rows, cols = _char_hits(docs, self.lookup_, (self.ngram_range[0], self.ngram_range[1]), self.vocabulary_)
         else:
-            rows, cols = _word_hits(docs, self.lookup_, (self.ngram_range[0], self.ngram_range[1]))
+            rows, cols = _word_hits(docs, self.lookup_, (self.ngram_range[0], self.ngram_range[1]), self._token_ids())
         return _count_matrix(rows, cols, len(docs), len(self.vocabulary_))
+
+    def _token_ids(self) -> dict[str, int]:
+        """Word -> id of the word lookup table, built on first use and kept with the table it belongs to."""
+        cached = self.__dict__.get("_token_ids_cache")
+        if cached is None or cached[0] is not self.lookup_:
+            cached = (self.lookup_, {token: i for i, token in enumerate(self.lookup_["tokens"].tolist())})
+            self._token_ids_cache = cached
+        return cached[1]
 
 
 def _count_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> Any:
@@ -476,17 +482,15 @@ def _compile_words(vocabulary: Mapping[str, int]) -> dict[str, Any]:
             "tables": [hash_table(tables[n][0] + 1, tables[n][1]) for n in sorted(tables)]}
 
 
-def _word_hits(docs: Sequence[str], lookup: Mapping[str, Any], ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(row, column) of every vocabulary word n-gram (scikit-learn's default token pattern)."""
+def _word_hits(docs: Sequence[str], lookup: Mapping[str, Any], ngram_range: tuple[int, int],
+               token_ids: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of every vocabulary word n-gram (scikit-learn's default token pattern);
+    ``token_ids``: the id of each word of ``lookup["tokens"]``."""
     tokens = [_SKLEARN_TOKEN_RE.findall(doc) for doc in docs]
-    flat = np.asarray([t for ts in tokens for t in ts], dtype=str)
     doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), [len(ts) for ts in tokens])
-    if not len(flat):
+    if not len(doc_of):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    known = lookup["tokens"]
-    at = np.searchsorted(known, flat) if len(known) else np.zeros(len(flat), dtype=np.int64)
-    at[at >= len(known)] = 0
-    ids = np.where(known[at] == flat, at, -1).astype(np.int64) if len(known) else np.full(len(flat), -1, dtype=np.int64)
+    ids = np.fromiter((token_ids.get(t, -1) for ts in tokens for t in ts), dtype=np.int64, count=len(doc_of))
     base = lookup["base"]
     rows, cols = [], []
     for n, table in zip(lookup["lengths"].tolist(), lookup["tables"]):

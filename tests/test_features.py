@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 
 from stance.features import NEUTRAL_NEWS_WORDS, FrameFeatures, LexiconFeatures, TargetMasker, TargetText, load_lexicon
@@ -49,3 +51,17 @@ def test_features_neutral_news_words_leave_the_lexicon_only_on_request():
     plain = LexiconFeatures(use_cues=False).fit(None).transform(row)
     dropped = LexiconFeatures(use_cues=False, drop_neutral_words=True).fit(None).transform(row)
     assert plain[0, 1] > 0 and dropped[0, 1] == 0  # sent_neg: "sagte" and "nichts" count only without the drop
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab Zß-–—,;:()[]„“”\"«»._0 \n\t")), max_size=60))
+def test_features_masked_unit_words_and_clauses_match_their_definitions(text):
+    """Words are what the word pattern finds (derived from the clause tokens, one regex pass);
+    a clause break token opens the next clause."""
+    from stance.features import _CLAUSE_BREAKS, _CLAUSE_TOKEN_RE, _WORD_RE, masked_unit
+
+    unit = masked_unit(text)
+    assert unit.words == tuple(_WORD_RE.findall(text.lower()))
+    assert unit.tokens == tuple(_CLAUSE_TOKEN_RE.findall(text.lower()))
+    assert unit.clauses == tuple(sum(t in _CLAUSE_BREAKS for t in unit.tokens[:i + 1]) for i in range(len(unit.tokens)))
+    assert all(type(c) is int for c in unit.clauses)  # ints, not the booleans they are counted from
