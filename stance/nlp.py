@@ -384,20 +384,23 @@ class ActorMatcher:
         """Single-token references, looked up once per distinct token string (cached by orth id)."""
         if not len(doc):
             return []
-        orths = doc.to_array("ORTH")
+        orths = doc.to_array("ORTH").tolist()
         cache = _bounded(self._token_cache)
-        hits = []
-        for orth in np.unique(orths).tolist():
+        hits = {}
+        for orth in set(orths):
             found = cache.get(orth)
             if found is None:
                 found = cache[orth] = self._classify(self.vocab.strings[orth])
             if found:
-                hits.append((orth, found))
-        spans: list[Span] = []
-        for orth, found in hits:
-            for i in np.flatnonzero(orths == orth).tolist():
-                spans.extend(Span(doc, i, i + 1, label=label, span_id=key) for label, key in found)
-        return spans
+                hits[orth] = found
+        if not hits:
+            return []
+        positions: dict[int, list[int]] = {orth: [] for orth in sorted(hits)}
+        for i, orth in enumerate(orths):
+            if orth in hits:
+                positions[orth].append(i)
+        return [Span(doc, i, i + 1, label=label, span_id=key)
+                for orth, where in positions.items() for i in where for label, key in hits[orth]]
 
     def _classify(self, text: str) -> tuple[tuple[str, str], ...]:
         """``(label, key)`` pairs a token string stands for (a role, or one or more names)."""
@@ -420,13 +423,12 @@ class ActorMatcher:
         """Every occurrence of a multi-word role (each word in one of its inflected forms)."""
         if not self._multiword_roles or not len(doc):
             return []
-        lowers = doc.to_array("LOWER")
-        firsts = np.fromiter(self._multiword_roles, dtype=np.uint64, count=len(self._multiword_roles))
+        lowers = doc.to_array("LOWER").tolist()
         spans = []
-        for i in np.flatnonzero(np.isin(lowers, firsts)).tolist():
-            for rest, key in self._multiword_roles[int(lowers[i])]:
+        for i, lower in enumerate(lowers):
+            for rest, key in self._multiword_roles.get(lower, ()):
                 end = i + 1 + len(rest)
-                if end <= len(doc) and all(int(lowers[i + 1 + j]) in forms for j, forms in enumerate(rest)):
+                if end <= len(lowers) and all(lowers[i + 1 + j] in forms for j, forms in enumerate(rest)):
                     spans.append(Span(doc, i, end, label=ROLE_LABEL, span_id=key))
         return spans
 
