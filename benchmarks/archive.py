@@ -144,9 +144,9 @@ def render(report: dict, reading: dict) -> str:
         "Command: `python benchmarks/archive.py --out benchmarks/RESULTS.md` (run from the project root).",
         "",
         f"**`stance report` on a {report['articles']:,}-article synthetic archive** ({report['words']:,} words, "
-        f"one job): {report['seconds']} s, peak memory {report['peak_mb']:,} MB (target < 2,048), largest plot side "
-        f"{largest} px (target < 4,000), `report.md` {report['report_md_kb']} KB (target < 200), "
-        f"`report.html` {report['report_html_kb']:,} KB.",
+        f"one job): {report['seconds']} s, peak memory {report['peak_mb']:,} MiB (target < 2,048), largest plot side "
+        f"{largest} px (target < 4,000), `report.md` {report['report_md_kb']} KiB (target < 200), "
+        f"`report.html` {report['report_html_kb']:,} KiB.",
         "",
         f"Plots: {plots}.",
         "",

@@ -596,7 +596,7 @@ def _check_dataset_args(args: argparse.Namespace) -> None:
         raise InputFormatError("--scheduler: only with --engine dask")
 
 
-def _read_mentions(path: Path, sentences: bool = True) -> Any:
+def _read_mentions(path: Path, *, sentences: bool = True) -> Any:
     from .tables import read_mentions
 
     return read_mentions(path, sentences=sentences)

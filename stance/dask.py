@@ -172,20 +172,37 @@ def local_cluster(workers: int = 2) -> Any:
     """A ``distributed.LocalCluster`` of ``workers`` processes, one thread each, set up for
     scoring (what ``stance analyze --engine dask --workers N`` starts).
 
-    The one difference from Dask's defaults: the worker processes keep glibc's own memory
-    trimming. Dask's nannies set ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker, which also
-    switches off glibc's adaptive mmap threshold, so each of the scorer's large temporary arrays
-    is mapped and unmapped again; on the 20,000-article benchmark archive that cost each worker
-    about 7 s of system time (a quarter of its scoring time). A cluster started elsewhere can do
-    the same by removing that key from the ``distributed.nanny.pre-spawn-environ`` setting.
+    The one difference from Dask's defaults: the workers keep glibc's adaptive memory
+    thresholds. Dask's nannies set ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker, which also
+    switches off glibc's adaptive mmap threshold, so each of the scorer's large temporary
+    arrays is mapped and unmapped again; on the 20,000-article benchmark archive that cost each
+    worker about 7 s of system time (a quarter of its scoring time). Only Dask's own default
+    is dropped: a different value set in the Dask configuration is kept, and a value in this
+    process's environment is inherited as usual (a Dask nanny started earlier in this process
+    puts Dask's value there). A cluster started elsewhere gets the same by removing that key
+    from its ``distributed.nanny.pre-spawn-environ`` setting.
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes.
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Started; close it (or use it as a context manager) when done.
     """
     import dask
     from distributed import LocalCluster
 
-    environ = {key: value for key, value in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
-               if key != "MALLOC_TRIM_THRESHOLD_"}
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    if str(environ.get("MALLOC_TRIM_THRESHOLD_")) == str(_DASK_MALLOC_TRIM_THRESHOLD):
+        del environ["MALLOC_TRIM_THRESHOLD_"]
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+
+
+_DASK_MALLOC_TRIM_THRESHOLD = 65536  # distributed's default in distributed.yaml
 
 
 def _submit_parts(paths: str | Path | Sequence[str | Path], out: str | Path, client: Any, *, model: Analyzer | str | Path | None = None,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,7 +46,7 @@ CUE_PATTERNS = GERMAN.cue_patterns
 NEUTRAL_NEWS_WORDS = GERMAN.neutral_news_words
 NEGATION_SCOPE = 3
 _WORD_RE = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
-_CLAUSE_TOKEN_RE = re.compile(r"\w+(?:-\w+)*|[,;:()\[\]„“”\"«»–—]", re.UNICODE)
+_CLAUSE_TOKEN_RE = re.compile(_WORD_RE.pattern + r"|[,;:()\[\]„“”\"«»–—]", re.UNICODE)  # words first, as _WORD_RE
 _CLAUSE_BREAKS = frozenset(",;:()[]„“”\"«»–—")
 _SKLEARN_TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
 
@@ -294,16 +295,26 @@ class NgramTfidf(_TfidfBlock):
         if self.analyzer == "char_wb":
             rows, cols = _char_hits(docs, self.lookup_, (self.ngram_range[0], self.ngram_range[1]), self.vocabulary_)
         else:
-            rows, cols = _word_hits(docs, self.lookup_, (self.ngram_range[0], self.ngram_range[1]), self._token_ids())
+            rows, cols = _word_hits(docs, self.lookup_, (self.ngram_range[0], self.ngram_range[1]),
+                                    _token_ids(self.lookup_["tokens"]))
         return _count_matrix(rows, cols, len(docs), len(self.vocabulary_))
 
-    def _token_ids(self) -> dict[str, int]:
-        """Word -> id of the word lookup table, built on first use and kept with the table it belongs to."""
-        cached = self.__dict__.get("_token_ids_cache")
-        if cached is None or cached[0] is not self.lookup_:
-            cached = (self.lookup_, {token: i for i, token in enumerate(self.lookup_["tokens"].tolist())})
-            self._token_ids_cache = cached
-        return cached[1]
+
+_TOKEN_IDS: dict[int, tuple[weakref.ref[np.ndarray], dict[str, int]]] = {}
+
+
+def _token_ids(tokens: np.ndarray) -> dict[str, int]:
+    """Word -> position in the sorted word array of a word lookup table; built once per array and
+    dropped with it (kept beside the estimator, so ``transform`` leaves the estimator unchanged)."""
+    key = id(tokens)
+    cached = _TOKEN_IDS.get(key)
+    if cached is None or cached[0]() is not tokens:
+
+        def forget(_: object) -> None:
+            _TOKEN_IDS.pop(key, None)
+
+        cached = _TOKEN_IDS[key] = (weakref.ref(tokens, forget), {token: i for i, token in enumerate(tokens.tolist())})
+    return cached[1]
 
 
 def _count_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> Any:

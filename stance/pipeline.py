@@ -119,11 +119,12 @@ def _score_batch_records(batch: Sequence[Article], analyzer: Analyzer) -> list[A
     return results
 
 
-def score_batch(batch: Sequence[Article], analyzer: Analyzer) -> list[tuple[Article, Any]]:
-    """Score a batch for the tables: per article ``(number of sentences, columns of its units)``
-    or a :class:`Skipped` (what a worker process sends back: columns pickle small)."""
-    return [(article, result if isinstance(result, Skipped) else (result.sentences, mention_columns(result, analyzer.registry)))
-            for article, result in zip(batch, _score_batch_records(batch, analyzer))]
+def score_batch(batch: Sequence[Article], analyzer: Analyzer) -> list[Any]:
+    """Score a batch for the tables: per article, in order, ``(number of sentences, columns of
+    its units)`` or a :class:`Skipped` (what a worker process sends back: columns pickle small,
+    and the articles, which the caller has, are not sent back)."""
+    return [result if isinstance(result, Skipped) else (result.sentences, mention_columns(result, analyzer.registry))
+            for result in _score_batch_records(batch, analyzer)]
 
 
 # --- a corpus in input order ---------------------------------------------------------------------
@@ -187,7 +188,7 @@ def score_items(items: Iterable[ItemOutcome | PendingArticle], analyzer: Analyze
 
     def flush() -> None:
         scored = _score_here(batch, analyzer)
-        outcomes.extend(scored_outcome(p, outcome) for p, (_, outcome) in zip(batch, scored))
+        outcomes.extend(scored_outcome(p, outcome) for p, outcome in zip(batch, scored))
         batch.clear()
 
     for item in items:
@@ -237,8 +238,8 @@ class _InputOrder:
         if batch:
             yield batch
 
-    def scored(self, batch: list[PendingArticle], outcomes: list[tuple[Article, Any]]) -> None:
-        for pending, (_, outcome) in zip(batch, outcomes):
+    def scored(self, batch: list[PendingArticle], outcomes: list[Any]) -> None:
+        for pending, outcome in zip(batch, outcomes):
             self._scored[pending.seq] = scored_outcome(pending, outcome)
 
     @property
@@ -287,7 +288,7 @@ def _resolve_jobs(jobs: int) -> int:
 # --- scoring here or in workers ------------------------------------------------------------------
 
 def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer,
-                   jobs: int) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
+                   jobs: int) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
     """Score batches in input order, here or (``jobs > 1``) in ``jobs`` joblib workers.
 
     A corpus of at most :data:`IN_PROCESS_BATCHES` batches is scored here, so a small corpus
@@ -305,7 +306,7 @@ def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer,
 
 
 def _score_with_workers(head: list[list[PendingArticle]], rest: Iterator[list[PendingArticle]], analyzer: Analyzer,
-                        jobs: int) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
+                        jobs: int) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
     """With joblib's default backend: this process and ``jobs - 1`` loky workers score side by
     side (one model less in memory than ``jobs`` workers and an idle dispatcher). With a
     backend chosen by ``joblib.parallel_config(...)``: ``joblib.Parallel`` on it, ``jobs`` workers."""
@@ -319,7 +320,7 @@ def _score_with_workers(head: list[list[PendingArticle]], rest: Iterator[list[Pe
 
 
 def _score_with_parallel(head: list[list[PendingArticle]], rest: Iterator[list[PendingArticle]], analyzer: Analyzer,
-                         jobs: int) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
+                         jobs: int) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
     from joblib import Parallel, delayed
 
     spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
@@ -405,7 +406,7 @@ class _SharedBatches:
 
 
 def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[list[PendingArticle]], analyzer: Analyzer,
-                            workers: int) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
+                            workers: int) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
     """Batches scored here and in ``workers`` loky worker processes, yielded in input order.
 
     A feeding thread keeps two batches per worker in flight; this process scores the first
@@ -419,7 +420,7 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
     shipped = analyzer if analyzer.model_path is None else None
     arrived: queue.Queue[tuple[str, Any]] = queue.Queue()
 
-    def deliver(result: tuple[int, list[tuple[Article, Any]]]) -> None:
+    def deliver(result: tuple[int, list[Any]]) -> None:
         index, outcome = result
         arrived.put(("result", (index, shared.in_flight.pop(index), outcome)))
 
@@ -454,9 +455,9 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
 
 
 def _take_in_order(head: list[list[PendingArticle]], shared: _SharedBatches, arrived: queue.Queue[tuple[str, Any]],
-                   analyzer: Analyzer) -> Iterator[tuple[list[PendingArticle], list[tuple[Article, Any]]]]:
+                   analyzer: Analyzer) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
     """This process's side of :func:`_score_here_and_in_loky`: score, collect, yield in order."""
-    done: dict[int, tuple[list[PendingArticle], list[tuple[Article, Any]]]] = {
+    done: dict[int, tuple[list[PendingArticle], list[Any]]] = {
         index: (batch, _score_here(batch, analyzer)) for index, batch in enumerate(head)}
     next_index = 0
     finished = exhausted = False  # the workers' feed has ended / the stream has no more batches
@@ -492,17 +493,17 @@ def _take_in_order(head: list[list[PendingArticle]], shared: _SharedBatches, arr
             done[index] = (batch, _score_here(batch, analyzer))
 
 
-def _score_here(batch: list[PendingArticle], analyzer: Analyzer) -> list[tuple[Article, Any]]:
+def _score_here(batch: list[PendingArticle], analyzer: Analyzer) -> list[Any]:
     """Score a batch of pending articles in this process."""
     return score_batch([p.article for p in batch], analyzer)
 
 
 def _score_indexed(index: int, batch: list[Article], spec: WorkerSpec,
-                   analyzer: Analyzer | None) -> tuple[int, list[tuple[Article, Any]]]:
+                   analyzer: Analyzer | None) -> tuple[int, list[Any]]:
     return index, _score_batch_in_worker(batch, spec, analyzer)
 
 
-def _score_batch_in_worker(batch: list[Article], spec: WorkerSpec, analyzer: Analyzer | None) -> list[tuple[Article, Any]]:
+def _score_batch_in_worker(batch: list[Article], spec: WorkerSpec, analyzer: Analyzer | None) -> list[Any]:
     return score_batch(batch, analyzer or worker_analyzer(spec))
 
 

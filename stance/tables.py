@@ -148,6 +148,8 @@ class MentionColumns:
     def _seal_text(self) -> None:
         import pyarrow as pa
 
+        if not self._columns["actor"]:
+            return
         for name in _TEXT_MENTION_COLUMNS:
             values, self._columns[name] = self._columns[name], []
             self._text_chunks[name].append(pa.array(values, type=pa.large_string(), memory_pool=pa.system_memory_pool()))
@@ -170,15 +172,20 @@ class MentionColumns:
         if not len(self):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in MENTION_COLUMNS})
         self._seal_text()
+        inferred = pd.Series(["text"]).dtype  # what this pandas (and its options) makes of a list of strings
+        as_objects = not isinstance(inferred, pd.api.extensions.ExtensionDtype)
         data: dict[str, Any] = {}
         for name in MENTION_COLUMNS:
             values = self._columns[name]
             if isinstance(values, array):
                 data[name] = np.frombuffer(values, dtype=np.int64 if values.typecode == "q" else np.float64).copy()
+                continue
+            text = self._text(name)
+            if text.null_count == len(text) or as_objects:
+                data[name] = pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)
             else:
-                text = self._text(name)
-                data[name] = pd.Series([None] * len(text), dtype=object) if text.null_count == len(text) else text.to_pandas()
-                self._text_chunks[name] = []
+                data[name] = pd.Series(inferred.__from_arrow__(text), copy=False)
+            self._text_chunks[name] = []
         self.__init__()  # type: ignore[misc]
         return pd.DataFrame(data, columns=list(MENTION_COLUMNS))
 

@@ -38,6 +38,21 @@ def test_local_cluster_workers_keep_the_adaptive_malloc_thresholds(cluster):
     assert "MALLOC_TRIM_THRESHOLD_" in dask.config.get("distributed.nanny.pre-spawn-environ")  # Dask's own default untouched
 
 
+def test_local_cluster_drops_only_dasks_own_threshold(monkeypatch):
+    import dask
+
+    import stance.dask
+
+    seen = []
+    monkeypatch.setattr(distributed, "LocalCluster",
+                        lambda **options: seen.append(dict(dask.config.get("distributed.nanny.pre-spawn-environ"))))
+    stance.dask.local_cluster(2)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 1_000_000}):
+        stance.dask.local_cluster(2)  # a value the user chose is theirs
+    assert "MALLOC_TRIM_THRESHOLD_" not in seen[0] and seen[0]["OMP_NUM_THREADS"] == 1
+    assert seen[1]["MALLOC_TRIM_THRESHOLD_"] == 1_000_000
+
+
 @pytest.mark.slow
 def test_dask_gives_the_local_mentions_row_for_row(tmp_path, cluster, analyzer, sample_result, sample_files):
 

@@ -213,9 +213,20 @@ def test_cli_resume_with_the_output_inside_the_input_folder(tmp_path, monkeypatc
     assert dataset_bytes(folder / "ds") == dataset_bytes(tmp_path / "whole")
 
 
-def test_mention_columns_in_text_chunks_give_the_plain_pandas_frame(monkeypatch, sample_result):
+@pytest.mark.parametrize("infer_string", [True, False])
+def test_mention_columns_in_text_chunks_give_the_plain_pandas_frame(monkeypatch, sample_result, infer_string):
     """Text moved into Arrow chunks on the way gives the frame (values and dtypes) that pandas
-    builds from the Python lists, including a column with no value and one with some."""
+    builds from the Python lists, including a column with no value and one with some, with and
+    without pandas' string inference."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3 deprecates the option (its value still counts)
+        with pd.option_context("future.infer_string", infer_string):
+            check_mention_columns_frame(monkeypatch, sample_result)
+
+
+def check_mention_columns_frame(monkeypatch, sample_result):
     rows = sample_result.mentions.astype(object).where(sample_result.mentions.notna(), None)
     rows["title"] = None  # no value at all: object dtype, as pandas gives a list of None
     rows.loc[rows.index[::3], "date"] = None

@@ -196,8 +196,9 @@ def test_language_pack_toy_trains_saves_loads_and_scores(toy_pack, tmp_path, mon
     # A worker process (a fresh registry) registers the pack it is sent.
     articles = stance.load_articles(corpus / "a.txt", config=IngestConfig(language="xx")).articles
     monkeypatch.setattr(stance.lang, "_PACKS", {"de": GERMAN})
-    [(article, (sentences, columns))] = _score_batch_in_worker(list(articles), (str(folder), analyzer.registry, toy_pack), None)
-    assert article.date == dt.date(2025, 5, 3) and columns["actor"] == ["boris", "alba"] and get_pack("xx") is toy_pack
+    [(sentences, columns)] = _score_batch_in_worker(list(articles), (str(folder), analyzer.registry, toy_pack), None)
+    assert articles[0].date == dt.date(2025, 5, 3) and columns["actor"] == ["boris", "alba"] and get_pack("xx") is toy_pack
+    assert columns["date"] == ["2025-05-03", "2025-05-03"]  # the date read in the toy language reaches the table
     # The lexicon block reads the toy lexicon and cues, not the German ones.
     lexicon = LexiconFeatures(language="xx").fit(None)
     assert list(lexicon.get_feature_names_out())[-1] == "lex_cue_target_praised"

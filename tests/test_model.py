@@ -148,17 +148,18 @@ def test_model_fast_ngrams_equal_scikit_learn_on_random_text(settings):
     assert list(fast.get_feature_names_out()) == list(slow.get_feature_names_out())
 
 
-@pytest.mark.parametrize("hits", [0, 1, 500])
-def test_model_count_matrix_equals_scipy_duplicate_sum(hits):
+@pytest.mark.parametrize("hits, n_rows", [(0, 7), (0, 0), (1, 7), (500, 7), (500, 1)])
+def test_model_count_matrix_equals_scipy_duplicate_sum(hits, n_rows):
     import scipy.sparse as sp
 
     rng = np.random.default_rng(hits)
-    rows, cols = rng.integers(0, 7, hits), rng.integers(0, 30, hits)
-    fast = features._count_matrix(rows, cols, 7, 30)
-    slow = sp.csr_array((np.ones(hits, dtype=np.int64), (rows, cols)), shape=(7, 30))
+    rows, cols = rng.integers(0, max(n_rows, 1), hits), rng.integers(0, 30, hits)
+    fast = features._count_matrix(rows, cols, n_rows, 30)
+    slow = sp.csr_array((np.ones(hits, dtype=np.int64), (rows, cols)), shape=(n_rows, 30))
     slow.sum_duplicates()
-    assert fast.has_canonical_format and fast.has_sorted_indices and fast.dtype == np.int64
+    assert fast.has_canonical_format and fast.has_sorted_indices and fast.dtype == np.int64 and fast.shape == slow.shape
     assert np.array_equal(fast.indptr, slow.indptr) and np.array_equal(fast.indices, slow.indices)
+    assert fast.indptr.dtype == slow.indptr.dtype and fast.indices.dtype == slow.indices.dtype
     assert np.array_equal(fast.data, slow.data)
 
 
