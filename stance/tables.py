@@ -164,7 +164,8 @@ class MentionColumns:
         """The table (:data:`MENTION_COLUMNS`), emptying the builder; an empty table has object columns.
 
         Text columns get the dtype pandas gives a list of strings (``str`` from pandas 3 on,
-        ``object`` before; ``object`` for a column without any value), without a copy.
+        ``object`` before or without string inference; ``object`` for a column without any
+        value); Arrow-backed ones wrap the chunks without copying them.
         """
         import numpy as np
         import pandas as pd
