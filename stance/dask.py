@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DaskResult", "analyze", "local_cluster", "write_dataset"]
 
+_DASK_MALLOC_TRIM_THRESHOLD = 65536  # distributed's default (distributed.yaml), dropped by local_cluster
+
 
 @dataclass(frozen=True)
 class DaskResult:
@@ -175,8 +177,8 @@ def local_cluster(workers: int = 2) -> Any:
     The one difference from Dask's defaults: the workers keep glibc's adaptive memory
     thresholds. Dask's nannies set ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker, which also
     switches off glibc's adaptive mmap threshold, so each of the scorer's large temporary
-    arrays is mapped and unmapped again; on the 20,000-article benchmark archive that cost each
-    worker about 7 s of system time (a quarter of its scoring time). Only Dask's own default
+    arrays is mapped and unmapped again (on the benchmark archive the cluster reached 0.77 of
+    the throughput of ``--jobs 2`` with it, 0.93 without; ``benchmarks/scale.py``). Only Dask's own default
     is dropped: a different value set in the Dask configuration is kept, and a value in this
     process's environment is inherited as usual (a Dask nanny started earlier in this process
     puts Dask's value there). A cluster started elsewhere gets the same by removing that key
@@ -200,9 +202,6 @@ def local_cluster(workers: int = 2) -> Any:
         del environ["MALLOC_TRIM_THRESHOLD_"]
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
-
-
-_DASK_MALLOC_TRIM_THRESHOLD = 65536  # distributed's default in distributed.yaml
 
 
 def _submit_parts(paths: str | Path | Sequence[str | Path], out: str | Path, client: Any, *, model: Analyzer | str | Path | None = None,
