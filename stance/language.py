@@ -13,6 +13,7 @@ texts without enough function words are never skipped: the evidence is too thin.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from .lang import LanguagePack, get_pack
@@ -55,7 +56,8 @@ def guess_language(text: str, language: str | LanguagePack | None = None) -> Lan
     """
     pack = get_pack(language)
     words = _WORD_RE.findall(text[:SAMPLE_CHARS].lower())
-    counts = {code: sum(word in vocabulary for word in words) for code, vocabulary in _vocabularies(pack).items()}
+    distinct = Counter(words).items()  # each distinct word is looked up once per language
+    counts = {code: sum(n for word, n in distinct if word in vocabulary) for code, vocabulary in _vocabularies(pack).items()}
     shares = tuple((code, count / len(words)) for code, count in counts.items()) if words else ()
     if len(words) < MIN_WORDS or sum(counts.values()) < MIN_FUNCTION_WORDS:
         return LanguageGuess(None, len(words), shares)

@@ -356,7 +356,6 @@ class _SharedBatches:
     def __init__(self, batches: Iterator[list[PendingArticle]], first: int) -> None:
         self._numbered = enumerate(batches, start=first)
         self._lock = threading.Lock()
-        self.in_flight: dict[int, list[PendingArticle]] = {}
 
     def __iter__(self) -> _SharedBatches:
         return self
@@ -398,72 +397,149 @@ class _SharedBatches:
         with self._lock:
             self.workers_stopped = True
 
-    def for_workers(self) -> Iterator[tuple[int, list[PendingArticle]]]:
-        """The same stream, remembering what the workers hold until their results arrive."""
-        for index, batch in self:
-            self.in_flight[index] = batch
-            yield index, batch
+
+class _ForWorkers:
+    """Batches this process has read for the workers, taken in input order by the feeding thread.
+
+    Only the thread that scores here reads the corpus, between its own batches: reading in the
+    feeding thread instead would interleave with that scoring under the GIL and slow both.
+    Twice as many batches as workers wait, so the workers never run dry while this process
+    scores a batch; at the end this process scores the waiting ones itself.
+    """
+
+    def __init__(self) -> None:
+        self._ready: deque[tuple[int, list[PendingArticle]]] = deque()
+        self._condition = threading.Condition()
+        self._closed = False
+        self.taken_back = False  # set once this process took everything back: no result is wanted
+        self._in_flight: dict[int, list[PendingArticle]] = {}  # taken for a worker, result not back yet
+
+    def waiting(self) -> int:
+        """Batches read but not yet taken for a worker."""
+        with self._condition:
+            return len(self._ready)
+
+    def put(self, index: int, batch: list[PendingArticle]) -> None:
+        with self._condition:
+            self._ready.append((index, batch))
+            self._condition.notify()
+
+    def close(self) -> None:
+        """No more batches: :meth:`take` returns None once the waiting ones are taken."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+    def take(self) -> tuple[int, list[PendingArticle]] | None:
+        """The next batch for a worker (wait for it; None: closed and none left), held as in flight."""
+        with self._condition:
+            while not self._ready and not self._closed:
+                self._condition.wait()
+            if not self._ready:
+                return None
+            index, batch = self._ready.popleft()
+            self._in_flight[index] = batch
+            return index, batch
+
+    def take_last(self) -> tuple[int, list[PendingArticle]] | None:
+        """The last waiting batch, for this process to score once there is nothing left to read."""
+        with self._condition:
+            return self._ready.pop() if self._ready else None
+
+    def returned(self, index: int) -> list[PendingArticle] | None:
+        """The batch whose result has arrived (None if it was taken back)."""
+        with self._condition:
+            return self._in_flight.pop(index, None)
+
+    def take_back(self) -> list[tuple[int, list[PendingArticle]]]:
+        """Close, and give back every batch no worker has returned (in flight or waiting), in order."""
+        with self._condition:
+            self._closed = self.taken_back = True
+            left = sorted([*self._in_flight.items(), *self._ready], key=lambda item: item[0])
+            self._in_flight.clear()
+            self._ready.clear()
+            self._condition.notify_all()
+            return left
 
 
 def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[list[PendingArticle]], analyzer: Analyzer,
                             workers: int) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
     """Batches scored here and in ``workers`` loky worker processes, yielded in input order.
 
-    A feeding thread keeps two batches per worker in flight; this process scores the first
-    batches while the workers start, then takes batches from the same stream. A batch whose
-    worker died (killed, out of memory) is scored again here.
+    This process reads; before each batch it scores itself it tops up the batches waiting for
+    the workers, and a feeding thread keeps two batches per worker in flight. The first batches
+    are scored here while the workers start. A batch whose worker died (killed, out of memory)
+    is scored again here.
     """
     from joblib.executor import get_memmapping_executor
 
-    shared = _SharedBatches(rest, len(head))
     spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
     shipped = analyzer if analyzer.model_path is None else None
+    for_workers = _ForWorkers()
     arrived: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-    def deliver(result: tuple[int, list[Any]]) -> None:
-        index, outcome = result
-        arrived.put(("result", (index, shared.in_flight.pop(index), outcome)))
-
-    stop = threading.Event()  # the consumer has stopped (finished, failed or closed the generator)
 
     def feed() -> None:
         pending: deque[Any] = deque()
+
+        def deliver(result: tuple[int, list[Any]]) -> None:
+            index, outcome = result
+            if (batch := for_workers.returned(index)) is not None:
+                arrived.put(("result", (index, batch, outcome)))
+
         try:
             # joblib's own reusable pool, so a later joblib.Parallel in this process (training,
             # cross-validation) reuses it; no memory-mapping (an in-memory analyzer is sent whole)
             executor = get_memmapping_executor(workers, max_nbytes=None)
-            for index, batch in shared.for_workers():
-                if stop.is_set():
-                    break
+            while (taken := for_workers.take()) is not None:
+                index, batch = taken
                 pending.append(executor.submit(_score_indexed, index, [p.article for p in batch], spec, shipped))
                 while len(pending) >= 2 * workers or (pending and pending[0].done()):
                     deliver(pending.popleft().result())
-            while pending:
+            while pending and not for_workers.taken_back:
                 deliver(pending.popleft().result())
         except Exception:  # a worker died: its batches are scored again by this process
             logger.exception("worker failed; its batches are scored in the main process")
         finally:
-            for future in pending if stop.is_set() else ():
-                future.cancel()
+            for future in pending:
+                future.cancel()  # left only if the consumer stopped early or a worker died
             arrived.put(("done", None))
 
     threading.Thread(target=feed, name="stance-workers", daemon=True).start()
     try:
-        yield from _take_in_order(head, shared, arrived, analyzer)
+        yield from _take_in_order(head, enumerate(rest, start=len(head)), for_workers, arrived, analyzer, workers)
     finally:
-        stop.set()
+        for_workers.take_back()  # the feeding thread ends; a generator closed early leaves nothing to submit
 
 
-def _take_in_order(head: list[list[PendingArticle]], shared: _SharedBatches, arrived: queue.Queue[tuple[str, Any]],
-                   analyzer: Analyzer) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
-    """This process's side of :func:`_score_here_and_in_loky`: score, collect, yield in order."""
-    done: dict[int, tuple[list[PendingArticle], list[Any]]] = {
-        index: (batch, _score_here(batch, analyzer)) for index, batch in enumerate(head)}
+def _take_in_order(head: list[list[PendingArticle]], stream: Iterator[tuple[int, list[PendingArticle]]],
+                   for_workers: _ForWorkers, arrived: queue.Queue[tuple[str, Any]], analyzer: Analyzer,
+                   workers: int) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
+    """This process's side of :func:`_score_here_and_in_loky`: read, score, collect, yield in order."""
+    own = deque(enumerate(head))  # the first batches are scored here while the workers start
+    done: dict[int, tuple[list[PendingArticle], list[Any]]] = {}
+    error: BaseException | None = None  # an error of the reader, raised once everything before it is yielded
+
+    def read() -> tuple[int, list[PendingArticle]] | None:
+        nonlocal error
+        if error is None:
+            try:
+                return next(stream)
+            except StopIteration:
+                pass
+            except Exception as exc:  # the reader failed: not a dead worker
+                error = exc
+        for_workers.close()
+        return None
+
+    def score(index: int, batch: list[PendingArticle]) -> None:
+        done[index] = (batch, _score_here(batch, analyzer))
+
     next_index = 0
     finished = exhausted = False  # the workers' feed has ended / the stream has no more batches
     while True:
         while True:  # take the workers' results; wait for them only when there is nothing else to do
-            if (not exhausted or finished or next_index in done) and arrived.empty():
+            work_here = own or not exhausted or for_workers.waiting()
+            if (work_here or finished or next_index in done) and arrived.empty():
                 break
             kind, payload = arrived.get()
             if kind == "done":
@@ -473,24 +549,31 @@ def _take_in_order(head: list[list[PendingArticle]], shared: _SharedBatches, arr
         while next_index in done:
             yield done.pop(next_index)
             next_index += 1
-        if finished:  # batches a dead worker held, and whatever is left in the stream, are scored here
-            for index in sorted(shared.in_flight):
-                batch = shared.in_flight.pop(index)
-                done[index] = (batch, _score_here(batch, analyzer))
-            for index, batch in shared:
-                done[index] = (batch, _score_here(batch, analyzer))
+        if finished:  # batches a dead worker held, and whatever is left to read, are scored here
+            for index, batch in [*own, *for_workers.take_back()]:
+                score(index, batch)
+            while not exhausted and (item := read()) is not None:
+                score(*item)
+            exhausted = True
             for index in sorted(done):
                 yield done[index]
-            if shared.error is not None:
-                raise shared.error
+            if error is not None:
+                raise error
             return
-        if not exhausted:
-            try:
-                index, batch = next(shared)
-            except StopIteration:
+        while not exhausted and for_workers.waiting() < 2 * workers:  # keep the workers fed
+            if (item := read()) is None:
                 exhausted = True
-                continue
-            done[index] = (batch, _score_here(batch, analyzer))
+            else:
+                for_workers.put(*item)
+        if own:
+            score(*own.popleft())
+        elif not exhausted and (item := read()) is not None:
+            score(*item)
+        elif (item := for_workers.take_last()) is not None:  # the end: score what still waits for a worker
+            exhausted = True
+            score(*item)
+        else:
+            exhausted = True
 
 
 def _score_here(batch: list[PendingArticle], analyzer: Analyzer) -> list[Any]:

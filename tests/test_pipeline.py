@@ -180,3 +180,54 @@ def test_pipeline_long_runs_of_duplicates_are_handed_on():
     order = _InputOrder(iter(items))
     batches = order.batches()
     assert next(batches) == [] and len(list(order.ready())) == 8 * pipeline.BATCH_ARTICLES
+
+
+def test_pipeline_with_workers_reads_only_in_this_thread(monkeypatch, analyzer, sample_result):
+    """The corpus is read by the thread that scores here, between its batches, never by the
+    thread that feeds the workers (two threads reading and scoring slow each other down)."""
+    import threading
+
+    readers = set()
+    real = pipeline.iter_corpus
+
+    def recording_reader(*paths, config=None):
+        for item in real(*paths, config=config):
+            readers.add(threading.current_thread().name)
+            yield item
+
+    monkeypatch.setattr(pipeline, "iter_corpus", recording_reader)
+    monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
+    result = stance.analyze_corpus(analyzer=analyzer, jobs=2)
+    assert readers == {threading.current_thread().name}
+    pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
+
+
+def test_batches_for_workers_are_handed_out_in_order_and_taken_back():
+    from stance.pipeline import _ForWorkers
+
+    queue = _ForWorkers()
+    for index in range(4):
+        queue.put(index, [f"batch {index}"])
+    assert queue.take() == (0, ["batch 0"]) and queue.take() == (1, ["batch 1"])
+    assert queue.waiting() == 2
+    assert queue.returned(0) == ["batch 0"]
+    assert queue.take_last() == (3, ["batch 3"])  # the end of the corpus: scored here, not waited for
+    assert queue.take_back() == [(1, ["batch 1"]), (2, ["batch 2"])]
+    assert queue.take() is None and queue.returned(1) is None and queue.taken_back
+
+
+def test_pipeline_closed_early_stops_the_feeding_thread(monkeypatch, analyzer):
+    import threading
+
+    monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
+    from stance.resources import sample_corpus_dir
+
+    outcomes = pipeline.iter_outcomes(sample_corpus_dir(), analyzer=analyzer, jobs=2)
+    next(outcomes)
+    outcomes.close()
+    deadline = time.monotonic() + 60
+    while any(t.name == "stance-workers" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "stance-workers" for t in threading.enumerate())
