@@ -297,7 +297,14 @@ def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer,
     of memory) is scored again here.
     """
     iterator = iter(batches)
-    head = list(itertools.islice(iterator, IN_PROCESS_BATCHES)) if jobs > 1 else []
+    head: list[list[PendingArticle]] = []
+    try:
+        for batch in itertools.islice(iterator, IN_PROCESS_BATCHES if jobs > 1 else 0):
+            head.append(batch)
+    except Exception:  # the reader failed among the first batches: those read are scored, as with one job
+        for batch in head:
+            yield batch, _score_here(batch, analyzer)
+        raise
     if jobs == 1 or len(head) < IN_PROCESS_BATCHES:
         for batch in itertools.chain(head, iterator):
             yield batch, _score_here(batch, analyzer)
@@ -326,7 +333,7 @@ def _score_with_parallel(head: list[list[PendingArticle]], rest: Iterator[list[P
     spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
     shipped = analyzer if analyzer.model_path is None else None  # an in-memory model is sent whole
     in_flight: deque[list[PendingArticle]] = deque()
-    shared = _SharedBatches(rest, 0)
+    shared = _SharedBatches(rest)
 
     def dispatched() -> Iterator[Any]:
         while (batch := shared.take_for_workers(in_flight)) is not None:
@@ -344,17 +351,18 @@ def _score_with_parallel(head: list[list[PendingArticle]], rest: Iterator[list[P
         while in_flight:
             batch = in_flight.popleft()
             yield batch, _score_here(batch, analyzer)
-        for _, batch in shared:
+        for batch in shared:
             yield batch, _score_here(batch, analyzer)
     if shared.error is not None:
         raise shared.error
 
 
 class _SharedBatches:
-    """Numbered batches handed out to two consumers (this process and the dispatcher of the workers)."""
+    """Batches handed out to two consumers (joblib's dispatcher of the workers and, once the
+    workers have failed, this process)."""
 
-    def __init__(self, batches: Iterator[list[PendingArticle]], first: int) -> None:
-        self._numbered = enumerate(batches, start=first)
+    def __init__(self, batches: Iterator[list[PendingArticle]]) -> None:
+        self._batches = batches
         self._lock = threading.Lock()
 
     def __iter__(self) -> _SharedBatches:
@@ -363,12 +371,12 @@ class _SharedBatches:
     error: BaseException | None = None
     """An error of the stream itself (the reader), raised again in the consuming thread."""
 
-    def __next__(self) -> tuple[int, list[PendingArticle]]:
+    def __next__(self) -> list[PendingArticle]:
         with self._lock:
             if self.error is not None:
                 raise StopIteration
             try:
-                return next(self._numbered)
+                return next(self._batches)
             except StopIteration:
                 raise
             except Exception as exc:  # the reader failed: not a dead worker; re-raised where the results are taken
@@ -384,7 +392,7 @@ class _SharedBatches:
             if self.workers_stopped or self.error is not None:
                 return None
             try:
-                _, batch = next(self._numbered)
+                batch = next(self._batches)
             except StopIteration:
                 return None
             except Exception as exc:  # the reader failed; re-raised where the results are taken
@@ -399,20 +407,17 @@ class _SharedBatches:
 
 
 class _ForWorkers:
-    """Batches this process has read for the workers, taken in input order by the feeding thread.
-
-    Only the thread that scores here reads the corpus, between its own batches: reading in the
-    feeding thread instead would interleave with that scoring under the GIL and slow both.
-    Twice as many batches as workers wait, so the workers never run dry while this process
-    scores a batch; at the end this process scores the waiting ones itself.
-    """
+    """Numbered batches this process has read for the workers, taken in input order by the
+    thread that feeds them, and held as in flight until their results are back."""
 
     def __init__(self) -> None:
         self._ready: deque[tuple[int, list[PendingArticle]]] = deque()
         self._condition = threading.Condition()
         self._closed = False
-        self.taken_back = False  # set once this process took everything back: no result is wanted
-        self._in_flight: dict[int, list[PendingArticle]] = {}  # taken for a worker, result not back yet
+        self._in_flight: dict[int, list[PendingArticle]] = {}
+
+    taken_back = False
+    """Set (under the lock) once this process took every batch back: no result is wanted any more."""
 
     def waiting(self) -> int:
         """Batches read but not yet taken for a worker."""
@@ -420,6 +425,7 @@ class _ForWorkers:
             return len(self._ready)
 
     def put(self, index: int, batch: list[PendingArticle]) -> None:
+        """A batch read for the workers."""
         with self._condition:
             self._ready.append((index, batch))
             self._condition.notify()
@@ -466,10 +472,13 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
                             workers: int) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
     """Batches scored here and in ``workers`` loky worker processes, yielded in input order.
 
-    This process reads; before each batch it scores itself it tops up the batches waiting for
-    the workers, and a feeding thread keeps two batches per worker in flight. The first batches
-    are scored here while the workers start. A batch whose worker died (killed, out of memory)
-    is scored again here.
+    Only this process's scoring thread reads the corpus, between its own batches: reading in the
+    feeding thread instead would interleave with that scoring under the GIL and slow both. Before
+    each batch it scores itself it tops up the batches waiting for the workers to two per worker,
+    so they do not run dry meanwhile, and a feeding thread keeps two batches per worker in
+    flight. The first batches are scored here while the workers start; at the end of the corpus
+    this process scores the batches still waiting. A batch whose worker died (killed, out of
+    memory) is scored again here.
     """
     from joblib.executor import get_memmapping_executor
 
@@ -490,7 +499,7 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
             # joblib's own reusable pool, so a later joblib.Parallel in this process (training,
             # cross-validation) reuses it; no memory-mapping (an in-memory analyzer is sent whole)
             executor = get_memmapping_executor(workers, max_nbytes=None)
-            while (taken := for_workers.take()) is not None:
+            while (taken := for_workers.take()) is not None and not for_workers.taken_back:
                 index, batch = taken
                 pending.append(executor.submit(_score_indexed, index, [p.article for p in batch], spec, shipped))
                 while len(pending) >= 2 * workers or (pending and pending[0].done()):
@@ -518,62 +527,60 @@ def _take_in_order(head: list[list[PendingArticle]], stream: Iterator[tuple[int,
     own = deque(enumerate(head))  # the first batches are scored here while the workers start
     done: dict[int, tuple[list[PendingArticle], list[Any]]] = {}
     error: BaseException | None = None  # an error of the reader, raised once everything before it is yielded
+    exhausted = False  # nothing more to read (the end of the stream, or the reader failed)
 
     def read() -> tuple[int, list[PendingArticle]] | None:
-        nonlocal error
-        if error is None:
+        nonlocal error, exhausted
+        if not exhausted:
             try:
                 return next(stream)
             except StopIteration:
                 pass
             except Exception as exc:  # the reader failed: not a dead worker
                 error = exc
-        for_workers.close()
+            exhausted = True
+            for_workers.close()
         return None
 
     def score(index: int, batch: list[PendingArticle]) -> None:
         done[index] = (batch, _score_here(batch, analyzer))
 
     next_index = 0
-    finished = exhausted = False  # the workers' feed has ended / the stream has no more batches
-    while True:
+    finished = False  # the workers' feed has ended (all returned, or a worker died)
+    while not finished:
         while True:  # take the workers' results; wait for them only when there is nothing else to do
             work_here = own or not exhausted or for_workers.waiting()
-            if (work_here or finished or next_index in done) and arrived.empty():
+            if (work_here or next_index in done) and arrived.empty():
                 break
             kind, payload = arrived.get()
             if kind == "done":
                 finished = True
-            else:
-                done[payload[0]] = (payload[1], payload[2])
+                break
+            done[payload[0]] = (payload[1], payload[2])
         while next_index in done:
             yield done.pop(next_index)
             next_index += 1
-        if finished:  # batches a dead worker held, and whatever is left to read, are scored here
-            for index, batch in [*own, *for_workers.take_back()]:
-                score(index, batch)
-            while not exhausted and (item := read()) is not None:
-                score(*item)
-            exhausted = True
-            for index in sorted(done):
-                yield done[index]
-            if error is not None:
-                raise error
-            return
-        while not exhausted and for_workers.waiting() < 2 * workers:  # keep the workers fed
-            if (item := read()) is None:
-                exhausted = True
-            else:
-                for_workers.put(*item)
+        if finished:
+            break
+        while not exhausted and for_workers.waiting() < 2 * workers and (item := read()) is not None:
+            for_workers.put(*item)  # keep the workers fed while this process scores a batch
         if own:
             score(*own.popleft())
-        elif not exhausted and (item := read()) is not None:
+        elif (item := read() or for_workers.take_last()) is not None:  # at the end: what still waits for a worker
             score(*item)
-        elif (item := for_workers.take_last()) is not None:  # the end: score what still waits for a worker
-            exhausted = True
-            score(*item)
-        else:
-            exhausted = True
+    # Batches a dead worker held or never took, and whatever is left to read, are scored here.
+    for index, batch in sorted([*own, *for_workers.take_back()], key=lambda item: item[0]):
+        score(index, batch)
+        while next_index in done:
+            yield done.pop(next_index)
+            next_index += 1
+    while (item := read()) is not None:
+        score(*item)
+        while next_index in done:
+            yield done.pop(next_index)
+            next_index += 1
+    if error is not None:
+        raise error
 
 
 def _score_here(batch: list[PendingArticle], analyzer: Analyzer) -> list[Any]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -9,6 +10,7 @@ import pytest
 
 import stance
 from stance import pipeline
+from stance.pipeline import _ForWorkers
 
 
 def test_pipeline_two_workers_give_identical_tables(monkeypatch, analyzer, sample_result):
@@ -157,18 +159,25 @@ def test_pipeline_extra_columns_are_bounded(tmp_path, analyzer):
     assert all(len(str(v)) <= MAX_EXTRA_CHARS for v in result.articles[extras].iloc[0])
 
 
-def test_pipeline_reader_error_with_workers_is_raised_not_swallowed(monkeypatch, analyzer, corpus):
-    """An error of the reader (not of a worker) ends the run with that error, as with one job."""
+@pytest.mark.parametrize("in_process_batches", [0, 8])  # the error after the workers start / while the first batches are read
+def test_pipeline_reader_error_with_workers_is_raised_not_swallowed(monkeypatch, analyzer, corpus, in_process_batches):
+    """An error of the reader (not of a worker) ends the run with that error, as with one job,
+    after every item read before it was given out, in order."""
     def failing_reader(*paths, config=None):
         yield from corpus.articles[:9]
         raise OSError("disk went away")
 
     monkeypatch.setattr(pipeline, "iter_corpus", failing_reader)
-    monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
+    monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", in_process_batches)
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
+    given_out = {}
     for jobs in (1, 2):
+        outcomes = pipeline.iter_outcomes("unused", analyzer=analyzer, jobs=jobs)
+        given_out[jobs] = []
         with pytest.raises(OSError, match="disk went away"):
-            stance.analyze_corpus(analyzer=analyzer, jobs=jobs)
+            for outcome in outcomes:
+                given_out[jobs].append((outcome.seq, outcome.row["status"]))
+    assert given_out[2] == given_out[1] and [seq for seq, _ in given_out[1]] == list(range(9))
 
 
 def test_pipeline_long_runs_of_duplicates_are_handed_on():
@@ -195,39 +204,75 @@ def test_pipeline_with_workers_reads_only_in_this_thread(monkeypatch, analyzer, 
             readers.add(threading.current_thread().name)
             yield item
 
+    scored_here = []
+    score_here = pipeline._score_here
+    monkeypatch.setattr(pipeline, "_score_here", lambda batch, analyzer: scored_here.append(batch) or score_here(batch, analyzer))
     monkeypatch.setattr(pipeline, "iter_corpus", recording_reader)
     monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
     result = stance.analyze_corpus(analyzer=analyzer, jobs=2)
     assert readers == {threading.current_thread().name}
+    assert sum(len(batch) for batch in scored_here) < (sample_result.articles["status"] == "ok").sum()  # a worker scored some
     pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
+    pd.testing.assert_frame_equal(result.articles, sample_result.articles)
 
 
 def test_batches_for_workers_are_handed_out_in_order_and_taken_back():
-    from stance.pipeline import _ForWorkers
-
-    queue = _ForWorkers()
+    for_workers = _ForWorkers()
     for index in range(4):
-        queue.put(index, [f"batch {index}"])
-    assert queue.take() == (0, ["batch 0"]) and queue.take() == (1, ["batch 1"])
-    assert queue.waiting() == 2
-    assert queue.returned(0) == ["batch 0"]
-    assert queue.take_last() == (3, ["batch 3"])  # the end of the corpus: scored here, not waited for
-    assert queue.take_back() == [(1, ["batch 1"]), (2, ["batch 2"])]
-    assert queue.take() is None and queue.returned(1) is None and queue.taken_back
+        for_workers.put(index, [f"batch {index}"])
+    assert for_workers.take() == (0, ["batch 0"]) and for_workers.take() == (1, ["batch 1"])
+    assert for_workers.waiting() == 2
+    assert for_workers.returned(0) == ["batch 0"]
+    assert for_workers.take_last() == (3, ["batch 3"])  # the end of the corpus: scored here, not waited for
+    assert for_workers.take_back() == [(1, ["batch 1"]), (2, ["batch 2"])]
+    assert for_workers.take() is None and for_workers.returned(1) is None and for_workers.taken_back
+
+
+@pytest.mark.parametrize("end", ["close", "take_back"])
+def test_batches_for_workers_wake_a_waiting_feeder(end):
+    """The feeding thread waits in take() for the next batch; the end of the corpus or this
+    process taking everything back wakes it with None."""
+    import threading
+
+    for_workers = _ForWorkers()
+    taken = []
+    feeder = threading.Thread(target=lambda: taken.append(for_workers.take()))
+    feeder.start()
+    time.sleep(0.1)
+    assert feeder.is_alive()  # nothing to take yet
+    getattr(for_workers, end)()
+    feeder.join(timeout=5)
+    assert not feeder.is_alive() and taken == [None]
 
 
 def test_pipeline_closed_early_stops_the_feeding_thread(monkeypatch, analyzer):
+    """A consumer that stops early (an endless input here) ends the thread that feeds the
+    workers, and nothing more is read."""
+    import random
     import threading
 
+    words = ["Merz", "Macron", "Scholz", "lobt", "kritisiert", "die", "der", "und", "nicht", "Regierung", "heute",
+             "Plan", "sagte", "mit", "dem", "Haushalt", "für", "ein", "Gesetz", "wieder", "Kanzler", "auch", "Bund"]
+    read = []
+
+    def endless_reader(*paths, config=None):
+        rng = random.Random(0)
+        for n in itertools.count():
+            read.append(n)
+            yield stance.Article(id=f"a{n}", source="x", title=None, date=None,
+                                 text=" ".join(rng.choice(words) for _ in range(60)) + ".")
+
+    monkeypatch.setattr(pipeline, "iter_corpus", endless_reader)
     monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
-    from stance.resources import sample_corpus_dir
-
-    outcomes = pipeline.iter_outcomes(sample_corpus_dir(), analyzer=analyzer, jobs=2)
+    before = set(threading.enumerate())
+    outcomes = pipeline.iter_outcomes("unused", analyzer=analyzer, jobs=2)
     next(outcomes)
+    [feeder] = [t for t in set(threading.enumerate()) - before if t.name == "stance-workers"]
     outcomes.close()
-    deadline = time.monotonic() + 60
-    while any(t.name == "stance-workers" for t in threading.enumerate()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(t.name == "stance-workers" for t in threading.enumerate())
+    feeder.join(timeout=60)
+    assert not feeder.is_alive()
+    so_far = len(read)
+    time.sleep(0.2)
+    assert len(read) == so_far
