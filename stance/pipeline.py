@@ -63,7 +63,7 @@ __all__ = ["ARTICLE_COLUMNS", "MENTION_COLUMNS", "CorpusResult", "ItemOutcome", 
 logger = logging.getLogger(__name__)
 
 BATCH_ARTICLES = 32
-IN_PROCESS_BATCHES = 8  # a corpus of up to 8 batches (256 articles) is scored without workers
+IN_PROCESS_BATCHES = 8  # a corpus of fewer than 8 batches (under 256 articles) is scored without workers
 
 WorkerSpec = tuple[str | None, ActorRegistry, LanguagePack]
 """What a worker process needs to load the analyzer itself: model folder, registry, language pack."""
@@ -291,7 +291,7 @@ def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer,
                    jobs: int) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
     """Score batches in input order, here or (``jobs > 1``) in ``jobs`` joblib workers.
 
-    A corpus of at most :data:`IN_PROCESS_BATCHES` batches is scored here, so a small corpus
+    A corpus of fewer than :data:`IN_PROCESS_BATCHES` batches is scored here, so a small corpus
     never pays for starting workers. For a larger one the workers start at once and this
     process scores the first batches while they start. A batch whose worker died (killed, out
     of memory) is scored again here.
@@ -549,6 +549,8 @@ def _take_in_order(head: list[list[PendingArticle]], stream: Iterator[tuple[int,
     finished = False  # the workers' feed has ended (all returned, or a worker died)
     while not finished:
         while True:  # take the workers' results; wait for them only when there is nothing else to do
+            # Waiting is safe only once the stream is closed (exhausted): until then the feeding
+            # thread may sit in take() with results it has not delivered yet.
             work_here = own or not exhausted or for_workers.waiting()
             if (work_here or next_index in done) and arrived.empty():
                 break

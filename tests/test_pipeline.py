@@ -177,6 +177,7 @@ def test_pipeline_reader_error_with_workers_is_raised_not_swallowed(monkeypatch,
         with pytest.raises(OSError, match="disk went away"):
             for outcome in outcomes:
                 given_out[jobs].append((outcome.seq, outcome.row["status"]))
+    # all nine: the sample's eighth article is a duplicate, so the other eight fill four whole batches
     assert given_out[2] == given_out[1] and [seq for seq, _ in given_out[1]] == list(range(9))
 
 
@@ -246,24 +247,28 @@ def test_batches_for_workers_wake_a_waiting_feeder(end):
     assert not feeder.is_alive() and taken == [None]
 
 
-def test_pipeline_closed_early_stops_the_feeding_thread(monkeypatch, analyzer):
-    """A consumer that stops early (an endless input here) ends the thread that feeds the
-    workers, and nothing more is read."""
+def _generated_reader(read: list[int], articles: int | None = None):
+    """A reader of distinct German-looking articles (endless if ``articles`` is None), recording what it read."""
     import random
-    import threading
 
     words = ["Merz", "Macron", "Scholz", "lobt", "kritisiert", "die", "der", "und", "nicht", "Regierung", "heute",
              "Plan", "sagte", "mit", "dem", "Haushalt", "für", "ein", "Gesetz", "wieder", "Kanzler", "auch", "Bund"]
-    read = []
 
-    def endless_reader(*paths, config=None):
+    def reader(*paths, config=None):
         rng = random.Random(0)
-        for n in itertools.count():
+        for n in itertools.count() if articles is None else range(articles):
             read.append(n)
             yield stance.Article(id=f"a{n}", source="x", title=None, date=None,
                                  text=" ".join(rng.choice(words) for _ in range(60)) + ".")
 
-    monkeypatch.setattr(pipeline, "iter_corpus", endless_reader)
+    return reader
+
+
+def test_pipeline_closed_early_stops_the_feeding_thread(monkeypatch, analyzer):
+    """A consumer that stops early (an endless input here) ends the thread that feeds the workers."""
+    import threading
+
+    monkeypatch.setattr(pipeline, "iter_corpus", _generated_reader([]))
     monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
     before = set(threading.enumerate())
@@ -273,6 +278,21 @@ def test_pipeline_closed_early_stops_the_feeding_thread(monkeypatch, analyzer):
     outcomes.close()
     feeder.join(timeout=60)
     assert not feeder.is_alive()
-    so_far = len(read)
-    time.sleep(0.2)
-    assert len(read) == so_far
+
+
+def test_pipeline_after_a_dead_worker_the_rest_is_handed_on_batch_by_batch(monkeypatch, caplog, analyzer):
+    """Once a worker died, this process scores the rest and hands each batch on as it goes,
+    instead of reading and holding the whole remaining corpus first."""
+    dying = _DyingAnalyzer(analyzer.stance_model, analyzer.sentiment_model, metadata=analyzer.metadata)
+    dying.victims = {"a0", "a1"}  # the first batch, which goes to the worker
+    dying.parent = os.getpid()
+    read: list[int] = []
+    monkeypatch.setattr(pipeline, "iter_corpus", _generated_reader(read, articles=2000))
+    monkeypatch.setattr(pipeline, "IN_PROCESS_BATCHES", 0)
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
+    with caplog.at_level(logging.ERROR, logger="stance.pipeline"):
+        outcomes = pipeline.iter_outcomes("unused", analyzer=dying, jobs=2)
+        first = next(outcomes)
+    assert first.seq == 0 and first.row["status"] == "ok" and "worker failed" in caplog.text
+    assert len(read) < 2000
+    outcomes.close()
