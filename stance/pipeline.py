@@ -528,6 +528,7 @@ def _take_in_order(head: list[list[PendingArticle]], stream: Iterator[tuple[int,
     done: dict[int, tuple[list[PendingArticle], list[Any]]] = {}
     error: BaseException | None = None  # an error of the reader, raised once everything before it is yielded
     exhausted = False  # nothing more to read (the end of the stream, or the reader failed)
+    next_index = 0  # the next batch to hand on
 
     def read() -> tuple[int, list[PendingArticle]] | None:
         nonlocal error, exhausted
@@ -545,7 +546,13 @@ def _take_in_order(head: list[list[PendingArticle]], stream: Iterator[tuple[int,
     def score(index: int, batch: list[PendingArticle]) -> None:
         done[index] = (batch, _score_here(batch, analyzer))
 
-    next_index = 0
+    def in_order() -> Iterator[tuple[list[PendingArticle], list[Any]]]:
+        """The scored batches that continue the input order."""
+        nonlocal next_index
+        while next_index in done:
+            yield done.pop(next_index)
+            next_index += 1
+
     finished = False  # the workers' feed has ended (all returned, or a worker died)
     while not finished:
         while True:  # take the workers' results; wait for them only when there is nothing else to do
@@ -559,9 +566,7 @@ def _take_in_order(head: list[list[PendingArticle]], stream: Iterator[tuple[int,
                 finished = True
                 break
             done[payload[0]] = (payload[1], payload[2])
-        while next_index in done:
-            yield done.pop(next_index)
-            next_index += 1
+        yield from in_order()
         if finished:
             break
         while not exhausted and for_workers.waiting() < 2 * workers and (item := read()) is not None:
@@ -573,14 +578,10 @@ def _take_in_order(head: list[list[PendingArticle]], stream: Iterator[tuple[int,
     # Batches a dead worker held or never took, and whatever is left to read, are scored here.
     for index, batch in sorted([*own, *for_workers.take_back()], key=lambda item: item[0]):
         score(index, batch)
-        while next_index in done:
-            yield done.pop(next_index)
-            next_index += 1
+        yield from in_order()
     while (item := read()) is not None:
         score(*item)
-        while next_index in done:
-            yield done.pop(next_index)
-            next_index += 1
+        yield from in_order()
     if error is not None:
         raise error
 
