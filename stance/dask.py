@@ -178,7 +178,7 @@ def local_cluster(workers: int = 2) -> Any:
     thresholds. Dask's nannies set ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker, which also
     switches off glibc's adaptive mmap threshold, so each of the scorer's large temporary
     arrays is mapped and unmapped again (on the benchmark archive the cluster reached 0.77 of
-    the throughput of ``--jobs 2`` with it, 0.93 without; ``benchmarks/scale.py``). Only Dask's own default
+    the throughput of ``--jobs 2`` with it, 0.82-0.93 without; ``benchmarks/scale.py``). Only Dask's own default
     is dropped: a different value set in the Dask configuration is kept, and a value in this
     process's environment is inherited as usual (a Dask nanny started earlier in this process
     puts Dask's value there). A cluster started elsewhere gets the same by removing that key
