@@ -63,7 +63,7 @@ __all__ = ["ARTICLE_COLUMNS", "MENTION_COLUMNS", "CorpusResult", "ItemOutcome", 
 logger = logging.getLogger(__name__)
 
 BATCH_ARTICLES = 32
-IN_PROCESS_BATCHES = 8  # a corpus of fewer than 8 batches (under 256 articles) is scored without workers
+IN_PROCESS_BATCHES = 8  # a corpus of fewer than 8 batches (at most 224 articles to score) is scored without workers
 
 WorkerSpec = tuple[str | None, ActorRegistry, LanguagePack]
 """What a worker process needs to load the analyzer itself: model folder, registry, language pack."""
