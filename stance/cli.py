@@ -423,8 +423,12 @@ def _nothing_read(result: Any, args: argparse.Namespace, out: Path, started: flo
         return None
     if not args.quiet:
         print(_summary(result, time.perf_counter() - started, out))
-    if len(result.articles):
+    if len(result.articles) and not args.quiet:
         why = "no input could be analysed (every file or row was skipped; reasons above)"
+    elif len(result.articles):  # quiet: no summary above, so the first reasons go into the message
+        reasons = "; ".join(str(s) for s in result.skipped[:3])
+        more = f"; and {len(result.skipped) - 3} more" if len(result.skipped) > 3 else ""
+        why = f"no input could be analysed (every file or row was skipped: {reasons}{more})"
     else:
         from .config import IngestConfig
 

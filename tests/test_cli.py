@@ -120,6 +120,15 @@ def test_cli_all_inputs_skipped_exit_2(tmp_path, capsys):
     assert "binary file" in captured.out and "no input could be analysed" in captured.err
 
 
+def test_cli_all_inputs_skipped_quiet_names_the_reasons(tmp_path, capsys):
+    """With --quiet there is no summary above the error, so the error itself says why."""
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    assert main(["analyze", str(bad), "--out", str(tmp_path / "m.csv"), "--jobs", "1", "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "bad.txt: binary file" in captured.err and "reasons above" not in captured.err
+
+
 def test_cli_plot_with_too_few_units_draws_a_message(tmp_path, capsys):
     corpus = tmp_path / "c.txt"
     corpus.write_text("Putin sprach.", encoding="utf-8")
