@@ -8,13 +8,14 @@
    texts, (c) the full analysis with one job (reading included: ``analyze_corpus`` on the file).
    The floor is (a) + (b); each round gives a ratio (c) / floor, and the table shows medians.
 2. **Scaling rows** on synthetic corpora resampled from the paragraphs of the sample (13
-   articles), 10x, 100x and 200x: every (size, jobs) is measured three times, each in a fresh
-   process (so worker start-up is paid every time); peak memory is the high-water mark of the
+   articles), 10x, 100x and 200x: every (size, jobs) is measured five times, each in a fresh
+   process (so worker start-up is paid every time), the job counts taking turns (1, 2, 1, 2, ...)
+   so that a slow spell of the machine does not fall on one of them only; peak memory is the high-water mark of the
    main process plus each worker's. The resampled text repeats words far more than real news
    (about 3% distinct words at 10x against about 30% in the pool), so these rows flatter every
    cache; they show scaling with size and jobs, not speed on real text.
 3. **Report job**: ``stance report`` against ``stance analyze`` on the 100x corpus, one job, each
-   as a fresh command, three times; the ratio of the medians.
+   as a fresh command, five times, taking turns; the ratio of the medians.
 4. **Archive scale** (only with ``--scale``; several minutes): ``benchmarks/scale.py`` on its
    20,000-article archive (local jobs, Parquet input, Dask), written into the same ``--out``.
 """
@@ -156,7 +157,8 @@ def main() -> int:
     parser.add_argument("--pool", type=Path, default=POOL)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 200])
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="fresh processes per scaling row and report command")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the news-pool measurement (one process)")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--scale", action="store_true", help="also run benchmarks/scale.py (20,000-article archive) into --out")
     parser.add_argument("--pool-child", nargs=2, help=argparse.SUPPRESS)
@@ -168,9 +170,9 @@ def main() -> int:
     if args.scaling_child:
         scaling_child(args.scaling_child[0], int(args.scaling_child[1]))
         return 0
-    results: dict = {"command": " ".join(["benchmarks/run.py", *sys.argv[1:]])}
+    results: dict = {"command": " ".join(["benchmarks/run.py", *sys.argv[1:]]), "repeats": args.repeats}
     if args.pool.is_file():
-        results["pool"] = _child("--pool-child", str(args.pool), str(args.repeats))
+        results["pool"] = _child("--pool-child", str(args.pool), str(args.rounds))
         print("pool:", json.dumps(_pool_summary(results["pool"])), flush=True)
     else:
         print(f"news pool not found at {args.pool}: the real-news rows are left out", flush=True)
@@ -179,18 +181,23 @@ def main() -> int:
         for size in args.sizes:
             folder = Path(tmp) / f"x{size}"
             articles, words = build_corpus(folder, size)
-            for jobs in args.jobs:
-                runs = [_child("--scaling-child", str(folder), str(jobs)) for _ in range(args.repeats)]
+            by_jobs: dict[int, list[dict]] = {jobs: [] for jobs in args.jobs}
+            for _ in range(args.repeats):
+                for jobs in args.jobs:
+                    by_jobs[jobs].append(_child("--scaling-child", str(folder), str(jobs)))
+            for jobs, runs in by_jobs.items():
                 row = {"size": size, "jobs": jobs, "articles": articles, "words": words, "units": runs[0]["units"],
-                       "seconds": statistics.median(r["seconds"] for r in runs),
+                       "seconds": statistics.median(r["seconds"] for r in runs), "runs": [r["seconds"] for r in runs],
                        "peak_main_mb": max(r["peak_main_mb"] for r in runs),
                        "peak_sum_mb": max(r["peak_main_mb"] + sum(r["peak_workers_mb"]) for r in runs),
                        "workers": max(len(r["peak_workers_mb"]) for r in runs)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             if size == 100:
-                analyze = [_timed(["stance", "analyze", str(folder), "--out", f"{tmp}/m.csv", "--jobs", "1", "-q"]) for _ in range(args.repeats)]
-                report = [_timed(["stance", "report", str(folder), "--out", f"{tmp}/r", "--jobs", "1", "-q"]) for _ in range(args.repeats)]
+                analyze, report = [], []
+                for _ in range(args.repeats):
+                    analyze.append(_timed(["stance", "analyze", str(folder), "--out", f"{tmp}/m.csv", "--jobs", "1", "-q"]))
+                    report.append(_timed(["stance", "report", str(folder), "--out", f"{tmp}/r", "--jobs", "1", "-q"]))
                 results["report"] = {"analyze_s": statistics.median(analyze), "report_s": statistics.median(report)}
                 print(json.dumps(results["report"]), flush=True)
     results["scaling"] = rows
@@ -215,7 +222,7 @@ def write_results(path: Path, results: dict) -> None:
     pool = results.get("pool")
     if pool:
         m = _pool_summary(pool)
-        lines += ["### Real news: the news pool, one job (medians of 3 rounds in one process)", "",
+        lines += [f"### Real news: the news pool, one job (medians of {len(pool['rounds'])} rounds in one process)", "",
                   f"{pool['articles']:,} passages, {pool['words']:,} words, {pool['tokens']:,} tokens, {pool['units']:,} units.", "",
                   "| part | seconds (median) | per round |", "|---|---:|---|"]
         for key, name in (("read_s", "reading (as `stance` reads the file)"), ("tokenize_s", "spaCy tokenizer alone"),
@@ -223,10 +230,11 @@ def write_results(path: Path, results: dict) -> None:
             per_round = ", ".join(f"{r[key]:.2f}" for r in pool["rounds"])
             lines.append(f"| {name} | {m[key]} | {per_round} |")
         ratios = ", ".join(f"{r['ratio']:.2f}" for r in pool["rounds"])
-        lines += ["", f"**Full analysis / (reading + tokenizer): {m['ratio']}x** (median of the three rounds' ratios: "
+        lines += ["", f"**Full analysis / (reading + tokenizer): {m['ratio']}x** (median of the rounds' ratios: "
                   f"{ratios}); {pool['words'] / m['full_s']:,.0f} words/s; peak memory {pool['peak_rss_mb']:.0f} MiB.", ""]
     rows = results["scaling"]
-    lines += ["### Scaling on the resampled sample (medians of 3 fresh processes per row)", "",
+    repeats = results["repeats"]
+    lines += [f"### Scaling on the resampled sample (medians of {repeats} fresh processes per row, the job counts taking turns)", "",
               "| size | jobs | articles | words | units | analysis s | words/s | speed-up vs 1 job | peak main MiB | peak summed MiB (main + workers) |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     single = {r["size"]: r["seconds"] for r in rows if r["jobs"] == 1}
@@ -234,10 +242,12 @@ def write_results(path: Path, results: dict) -> None:
         speedup = single.get(r["size"], r["seconds"]) / r["seconds"]
         lines.append(f"| {r['size']}x | {r['jobs']} | {r['articles']:,} | {r['words']:,} | {r['units']:,} | {r['seconds']:.2f} | "
                      f"{r['words'] / r['seconds']:,.0f} | {speedup:.2f} | {r['peak_main_mb']:.0f} | {r['peak_sum_mb']:.0f} |")
+    lines += ["", "Each run in seconds, repeat by repeat (each 1-job run followed by a 2-job run): " + "; ".join(
+        f"{r['size']}x {r['jobs']} job{'s' if r['jobs'] > 1 else ''}: " + ", ".join(f"{s:.2f}" for s in r["runs"]) for r in rows) + "."]
     report = results.get("report")
     if report:
         lines += ["", f"`stance report` on the 100x corpus: {report['report_s']:.2f} s against {report['analyze_s']:.2f} s for "
-                  f"`stance analyze` (fresh commands, one job, medians of 3): **{report['report_s'] / report['analyze_s']:.2f}x**."]
+                  f"`stance analyze` (fresh commands, one job, medians of {repeats}): **{report['report_s'] / report['analyze_s']:.2f}x**."]
     startup = results["startup"]
     lines += ["", "Start-up (best of 3, fresh processes): " + ", ".join(f"{k[:-2].replace('_', ' ')} {v} s" for k, v in startup.items()) + "."]
     block = "\n".join(lines)

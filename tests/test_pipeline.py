@@ -301,3 +301,66 @@ def test_pipeline_after_a_dead_worker_the_rest_is_handed_on_batch_by_batch(monke
             break
     assert len(read) <= at_first + 4 + 2 * pipeline.BATCH_ARTICLES
     outcomes.close()
+
+
+def test_feeding_holds_two_batches_per_worker_then_one_at_the_end():
+    for_workers = _ForWorkers()
+    assert for_workers.in_flight_limit(1) == 2 and for_workers.in_flight_limit(3) == 6
+    for_workers.close()  # the corpus is read: a worker gets no second batch to queue behind its first
+    assert for_workers.in_flight_limit(1) == 1 and for_workers.in_flight_limit(3) == 3
+
+
+def _record_early_starts(monkeypatch) -> list[int]:
+    """Replace the early start of workers by a record of how many items the reader had read by then."""
+    read: list[int] = []
+    real = pipeline.iter_corpus
+
+    def counting_reader(*paths, config=None):
+        for item in real(*paths, config=config):
+            read.append(1)
+            yield item
+
+    starts: list[int] = []
+    monkeypatch.setattr(pipeline, "iter_corpus", counting_reader)
+    monkeypatch.setattr(pipeline, "_start_workers_early", lambda analyzer, jobs: starts.append(len(read)))
+    return starts
+
+
+@pytest.mark.parametrize(("limit", "jobs", "start", "expected"), [
+    (1, 2, 0, [0]),  # a large input: the workers start before the first item is read
+    (None, 2, 0, []),  # the sample (about 40 KiB) is far below the default limit
+    (1, 1, 0, []),  # one job: no workers
+    (1, 2, 3, []),  # a resumed run may have little left to score
+])
+def test_workers_start_early_only_for_a_large_input(monkeypatch, analyzer, sample_result, limit, jobs, start, expected):
+    starts = _record_early_starts(monkeypatch)
+    if limit is not None:
+        monkeypatch.setattr(pipeline, "EARLY_START_BYTES", limit)
+    outcomes = list(pipeline.iter_outcomes(analyzer=analyzer, jobs=jobs, start=start))
+    assert starts == expected
+    seqs = [o.seq for o in outcomes if isinstance(o, pipeline.ItemOutcome)]
+    assert min(seqs) >= start and len(seqs) == len(sample_result.articles) - (2 if start else 0)  # 2 of the first 3 items are articles
+
+
+def test_workers_started_early_load_the_model_in_their_own_process(analyzer):
+    futures = pipeline._start_workers_early(analyzer, 2)
+    assert len(futures) == 1
+    pid, model_path = futures[0].result(timeout=120)
+    assert pid != os.getpid() and model_path == analyzer.model_path
+
+
+def test_workers_started_early_for_a_corpus_too_small_for_them_change_nothing(monkeypatch, analyzer, sample_result):
+    """An input that looked large but gives fewer than 8 batches: scored here, with the same tables."""
+    monkeypatch.setattr(pipeline, "EARLY_START_BYTES", 1)
+    result = stance.analyze_corpus(analyzer=analyzer, jobs=2)
+    pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
+    pd.testing.assert_frame_equal(result.articles, sample_result.articles)
+
+
+def test_no_early_start_with_another_joblib_backend_or_an_unsaved_model(analyzer):
+    from joblib import parallel_config
+
+    with parallel_config(backend="threading"):
+        assert pipeline._start_workers_early(analyzer, 2) == []
+    unsaved = stance.Analyzer(analyzer.stance_model, analyzer.sentiment_model, metadata=analyzer.metadata)
+    assert unsaved.model_path is None and pipeline._start_workers_early(unsaved, 2) == []
