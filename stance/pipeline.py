@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .actors import ActorRegistry
-from .articles import input_size, iter_corpus
+from .articles import input_text_size, iter_corpus
 from .config import IngestConfig, NlpConfig
 from .lang import LanguagePack, available_languages, register_pack
 from .language import not_german_reason
@@ -65,8 +65,9 @@ logger = logging.getLogger(__name__)
 BATCH_ARTICLES = 32
 IN_PROCESS_BATCHES = 8  # a corpus of fewer than 8 batches (at most 224 articles to score) is scored without workers
 EARLY_START_BYTES = 4 * 2**20
-"""Input files at least this large (on disk) have the workers load the model while this process
-reads the first batches: 4 MiB of text take several times a worker's start-up to score."""
+"""Per this much input text (:func:`~stance.articles.input_text_size`), one worker loads the
+model while this process reads the first batches: 4 MiB of text take several times a worker's
+start-up to score."""
 
 WorkerSpec = tuple[str | None, ActorRegistry, LanguagePack]
 """What a worker process needs to load the analyzer itself: model folder, registry, language pack."""
@@ -267,18 +268,21 @@ def iter_outcomes(*paths: str | Path, analyzer: Analyzer, jobs: int = 1, ingest:
     """Read and score a corpus; yield every file and every input item's outcome in input order.
 
     ``start`` skips the outcomes of the first ``start`` items (a resumed run); the output does
-    not depend on ``jobs``. With several jobs and input files of at least
-    :data:`EARLY_START_BYTES`, the workers load the model while the first batches are read.
+    not depend on ``jobs``. In a run from the start with loky workers and a model on disk, one
+    worker per :data:`EARLY_START_BYTES` of input text (at most ``jobs - 1``) loads the model
+    while the first batches are read (:func:`_score_batches`).
     """
     ingest = ingest or IngestConfig()
     if ingest.language is None:  # read the corpus in the model's language
         ingest = replace(ingest, language=analyzer.language)
     jobs = _resolve_jobs(jobs)
-    if jobs > 1 and start == 0 and input_size(*paths, config=ingest, limit=EARLY_START_BYTES) >= EARLY_START_BYTES:
-        _start_workers_early(analyzer, jobs)
+    warm = 0  # workers that load the model before the first batches are read
+    if jobs > 1 and start == 0:
+        text = input_text_size(*paths, config=ingest, limit=(jobs - 1) * EARLY_START_BYTES)
+        warm = min(jobs - 1, text // EARLY_START_BYTES)
     order = _InputOrder(iter_input_items(*paths, ingest=ingest, check_language=check_language,
                                          language=analyzer.language, start=start))
-    for batch, outcomes in _score_batches(order.batches(), analyzer, jobs):
+    for batch, outcomes in _score_batches(order.batches(), analyzer, jobs, warm):
         order.scored(batch, outcomes)
         yield from order.ready()
     yield from order.ready()
@@ -294,21 +298,25 @@ def _resolve_jobs(jobs: int) -> int:
 
 # --- scoring here or in workers ------------------------------------------------------------------
 
-def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer,
-                   jobs: int) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
+def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer, jobs: int,
+                   warm: int = 0) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
     """Score batches in input order, here or (``jobs > 1``) in ``jobs`` joblib workers.
 
     A corpus of fewer than :data:`IN_PROCESS_BATCHES` batches is scored here, so a small corpus
-    never pays for starting workers. For a larger one the workers start at once (or, for input
-    files of at least :data:`EARLY_START_BYTES`, have started before the first batch was read:
-    :func:`iter_outcomes`) and this process scores the first batches while they start. A batch whose worker died (killed, out
-    of memory) is scored again here.
+    never pays for starting workers. For a larger one the workers start at once and this
+    process scores the first batches while they start. ``warm`` workers (a large input) start
+    loading the model as soon as the first full batch is read: an input of mostly duplicates or
+    skipped items, which gives no full batch, starts none. A batch whose worker died (killed,
+    out of memory) is scored again here.
     """
     iterator = iter(batches)
     head: list[list[PendingArticle]] = []
     try:
         for batch in itertools.islice(iterator, IN_PROCESS_BATCHES if jobs > 1 else 0):
             head.append(batch)
+            if warm and len(batch) == BATCH_ARTICLES:
+                _start_workers_early(analyzer, warm)
+                warm = 0
     except Exception:  # the reader failed among the first batches: those read are scored, as with one job
         for batch in head:
             yield batch, _score_here(batch, analyzer)
@@ -339,21 +347,34 @@ def _loky_is_active() -> bool:
     return type(backend) is LokyBackend
 
 
-def _start_workers_early(analyzer: Analyzer, jobs: int) -> list[Any]:
-    """Have the ``jobs - 1`` loky workers import ``stance`` and load the model now, while this
-    process reads the first batches, instead of once they are read (a large corpus).
-
-    Returns the futures of the warm-up (the worker's process id and model folder), none if the
-    workers would not be loky's or the model is not on disk. A corpus that turns out to need no
-    workers leaves them warm for the next run in this process.
-    """
-    if not _loky_is_active() or analyzer.model_path is None:
-        return []
+def _loky_pool(workers: int) -> Any:
+    """joblib's own reusable loky pool of ``workers`` processes, so a later ``joblib.Parallel`` in
+    this process (training, cross-validation) reuses it; no memory-mapping (an in-memory
+    analyzer is sent whole). The same arguments every time: other arguments would restart it."""
     from joblib.executor import get_memmapping_executor
 
-    executor = get_memmapping_executor(jobs - 1, max_nbytes=None)  # the pool _score_here_and_in_loky takes
+    return get_memmapping_executor(workers, max_nbytes=None)
+
+
+def _start_workers_early(analyzer: Analyzer, warm: int) -> list[Any]:
+    """Have ``warm`` loky workers import ``stance`` and load the model now, while this process
+    reads the first batches, instead of once they are read (a large corpus).
+
+    Returns the futures of the warm-up (each gives the worker's process id and model folder);
+    none if the workers would not be loky's or the model is not on disk, or if the pool could
+    not start (the feeding thread meets the same failure and scoring falls back to this
+    process). A running warm-up cannot be stopped: if the corpus needs no workers after all,
+    the process waits for it at exit.
+    """
+    if warm < 1 or not _loky_is_active() or analyzer.model_path is None:
+        return []
     spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
-    return [executor.submit(_warm_up_worker, spec) for _ in range(jobs - 1)]
+    try:
+        pool = _loky_pool(warm)
+        return [pool.submit(_warm_up_worker, spec) for _ in range(warm)]
+    except Exception:  # only a head start
+        logger.debug("workers could not be started early", exc_info=True)
+        return []
 
 
 def _warm_up_worker(spec: WorkerSpec) -> tuple[int, str | None]:
@@ -472,13 +493,6 @@ class _ForWorkers:
             self._closed = True
             self._condition.notify_all()
 
-    def in_flight_limit(self, workers: int) -> int:
-        """How many batches ``workers`` workers may hold: two each while the corpus is read, so
-        none waits for the next; one each after its end, so that the last batches are shared out
-        evenly with this process instead of queueing behind a busy worker."""
-        with self._condition:
-            return workers if self._closed else 2 * workers
-
     def take(self) -> tuple[int, list[PendingArticle]] | None:
         """The next batch for a worker (wait for it; None: closed and none left), held as in flight."""
         with self._condition:
@@ -519,12 +533,10 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
     feeding thread instead would interleave with that scoring under the GIL and slow both. Before
     each batch it scores itself it tops up the batches waiting for the workers to two per worker,
     so they do not run dry meanwhile, and a feeding thread keeps two batches per worker in
-    flight (one once the corpus is read to its end). The first batches are scored here while the
-    workers start; at the end of the corpus this process scores the batches still waiting. A
-    batch whose worker died (killed, out of memory) is scored again here.
+    flight. The first batches are scored here while the workers start; at the end of the corpus
+    this process scores the batches still waiting. A batch whose worker died (killed, out of
+    memory) is scored again here.
     """
-    from joblib.executor import get_memmapping_executor
-
     spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
     shipped = analyzer if analyzer.model_path is None else None
     for_workers = _ForWorkers()
@@ -539,16 +551,12 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
                 arrived.put(("result", (index, batch, outcome)))
 
         try:
-            # joblib's own reusable pool, so a later joblib.Parallel in this process (training,
-            # cross-validation) reuses it; no memory-mapping (an in-memory analyzer is sent whole)
-            executor = get_memmapping_executor(workers, max_nbytes=None)
-            while not for_workers.taken_back:
-                while pending and (pending[0].done() or len(pending) >= for_workers.in_flight_limit(workers)):
-                    deliver(pending.popleft().result())
-                if (taken := for_workers.take()) is None or for_workers.taken_back:
-                    break
+            executor = _loky_pool(workers)
+            while (taken := for_workers.take()) is not None and not for_workers.taken_back:
                 index, batch = taken
                 pending.append(executor.submit(_score_indexed, index, [p.article for p in batch], spec, shipped))
+                while len(pending) >= 2 * workers or (pending and pending[0].done()):
+                    deliver(pending.popleft().result())
             while pending and not for_workers.taken_back:
                 deliver(pending.popleft().result())
         except Exception:  # a worker died: its batches are scored again by this process

@@ -303,15 +303,8 @@ def test_pipeline_after_a_dead_worker_the_rest_is_handed_on_batch_by_batch(monke
     outcomes.close()
 
 
-def test_feeding_holds_two_batches_per_worker_then_one_at_the_end():
-    for_workers = _ForWorkers()
-    assert for_workers.in_flight_limit(1) == 2 and for_workers.in_flight_limit(3) == 6
-    for_workers.close()  # the corpus is read: a worker gets no second batch to queue behind its first
-    assert for_workers.in_flight_limit(1) == 1 and for_workers.in_flight_limit(3) == 3
-
-
-def _record_early_starts(monkeypatch) -> list[int]:
-    """Replace the early start of workers by a record of how many items the reader had read by then."""
+def _record_early_starts(monkeypatch) -> list[tuple[int, int]]:
+    """Replace the early start of workers by a record of (items read by then, workers asked to warm up)."""
     read: list[int] = []
     real = pipeline.iter_corpus
 
@@ -320,47 +313,79 @@ def _record_early_starts(monkeypatch) -> list[int]:
             read.append(1)
             yield item
 
-    starts: list[int] = []
+    starts: list[tuple[int, int]] = []
     monkeypatch.setattr(pipeline, "iter_corpus", counting_reader)
-    monkeypatch.setattr(pipeline, "_start_workers_early", lambda analyzer, jobs: starts.append(len(read)))
+    monkeypatch.setattr(pipeline, "_start_workers_early", lambda analyzer, warm: starts.append((len(read), warm)))
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
     return starts
 
 
-@pytest.mark.parametrize(("limit", "jobs", "start", "expected"), [
-    (1, 2, 0, [0]),  # a large input: the workers start before the first item is read
-    (None, 2, 0, []),  # the sample (about 40 KiB) is far below the default limit
-    (1, 1, 0, []),  # one job: no workers
-    (1, 2, 3, []),  # a resumed run may have little left to score
+@pytest.mark.parametrize(("per_worker", "jobs", "start", "warm"), [
+    (1, 2, 0, 1),  # a large input: a worker starts once the first full batch is read
+    (1, 3, 0, 2),  # large enough for both workers
+    ("half", 3, 0, 1),  # one worker per EARLY_START_BYTES of text: a misjudged input costs one
+    (None, 2, 0, None),  # the sample (about 40 KiB) is far below the default
+    (1, 1, 0, None),  # one job: no workers
+    (1, 2, 3, None),  # a resumed run may have little left to score
 ])
-def test_workers_start_early_only_for_a_large_input(monkeypatch, analyzer, sample_result, limit, jobs, start, expected):
+def test_workers_start_early_only_for_a_large_input(monkeypatch, analyzer, sample_result, per_worker, jobs, start, warm):
+    from stance.articles import input_text_size
+
     starts = _record_early_starts(monkeypatch)
-    if limit is not None:
-        monkeypatch.setattr(pipeline, "EARLY_START_BYTES", limit)
+    if per_worker is not None:
+        monkeypatch.setattr(pipeline, "EARLY_START_BYTES", input_text_size() // 2 + 1 if per_worker == "half" else per_worker)
     outcomes = list(pipeline.iter_outcomes(analyzer=analyzer, jobs=jobs, start=start))
-    assert starts == expected
+    if warm is None:
+        assert starts == []
+    else:
+        [(read_by_then, warmed)] = starts
+        assert warmed == warm and read_by_then <= 4  # once the first full batch (two articles) is read, not at the end
     seqs = [o.seq for o in outcomes if isinstance(o, pipeline.ItemOutcome)]
     assert min(seqs) >= start and len(seqs) == len(sample_result.articles) - (2 if start else 0)  # 2 of the first 3 items are articles
 
 
-def test_workers_started_early_load_the_model_in_their_own_process(analyzer):
-    futures = pipeline._start_workers_early(analyzer, 2)
+def test_no_early_start_for_an_input_of_duplicates(monkeypatch, analyzer, tmp_path):
+    """Large files but nothing to fill a batch (copies of one article): no worker is started for nothing."""
+    from stance.resources import sample_corpus_files
+
+    for n in range(20):
+        (tmp_path / f"copy{n:02d}.txt").write_bytes(sample_corpus_files()[0].read_bytes())
+    starts = _record_early_starts(monkeypatch)
+    monkeypatch.setattr(pipeline, "EARLY_START_BYTES", 1)
+    outcomes = [o for o in pipeline.iter_outcomes(tmp_path, analyzer=analyzer, jobs=2) if isinstance(o, pipeline.ItemOutcome)]
+    assert [o.row["status"] for o in outcomes] == ["ok"] + ["duplicate"] * 19
+    assert starts == []
+
+
+def test_workers_started_early_load_the_model_in_the_pool_that_scores(analyzer):
+    futures = pipeline._start_workers_early(analyzer, 1)
     assert len(futures) == 1
     pid, model_path = futures[0].result(timeout=120)
     assert pid != os.getpid() and model_path == analyzer.model_path
+    assert pipeline._loky_pool(1).submit(os.getpid).result(timeout=60) == pid  # the same worker, not a restarted pool
 
 
 def test_workers_started_early_for_a_corpus_too_small_for_them_change_nothing(monkeypatch, analyzer, sample_result):
     """An input that looked large but gives fewer than 8 batches: scored here, with the same tables."""
     monkeypatch.setattr(pipeline, "EARLY_START_BYTES", 1)
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
     result = stance.analyze_corpus(analyzer=analyzer, jobs=2)
     pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
     pd.testing.assert_frame_equal(result.articles, sample_result.articles)
 
 
-def test_no_early_start_with_another_joblib_backend_or_an_unsaved_model(analyzer):
+def test_no_early_start_with_another_joblib_backend_an_unsaved_model_or_a_pool_that_fails(monkeypatch, caplog, analyzer):
     from joblib import parallel_config
 
     with parallel_config(backend="threading"):
-        assert pipeline._start_workers_early(analyzer, 2) == []
+        assert pipeline._start_workers_early(analyzer, 1) == []
     unsaved = stance.Analyzer(analyzer.stance_model, analyzer.sentiment_model, metadata=analyzer.metadata)
-    assert unsaved.model_path is None and pipeline._start_workers_early(unsaved, 2) == []
+    assert unsaved.model_path is None and pipeline._start_workers_early(unsaved, 1) == []
+
+    def no_processes(workers):
+        raise OSError("cannot fork")
+
+    monkeypatch.setattr(pipeline, "_loky_pool", no_processes)
+    with caplog.at_level(logging.DEBUG, logger="stance.pipeline"):
+        assert pipeline._start_workers_early(analyzer, 1) == []  # only a head start: the run goes on
+    assert "could not be started early" in caplog.text
