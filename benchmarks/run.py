@@ -9,9 +9,10 @@
    The floor is (a) + (b); each round gives a ratio (c) / floor, and the table shows medians.
 2. **Scaling rows** on synthetic corpora resampled from the paragraphs of the sample (13
    articles), 10x, 100x and 200x: every (size, jobs) is measured five times, each in a fresh
-   process (so worker start-up is paid every time), the job counts taking turns (1, 2, 1, 2, ...)
-   so that a slow spell of the machine does not fall on one of them only; peak memory is the high-water mark of the
-   main process plus each worker's. The resampled text repeats words far more than real news
+   process (so worker start-up is paid every time), the rows of a size taking turns (each
+   repeat starts one row later) so that a slow spell of the machine does not fall on one of
+   them only; at the largest size a "late start" row runs ``--jobs 2`` without the early start
+   of the workers. Peak memory is the high-water mark of the main process plus each worker's. The resampled text repeats words far more than real news
    (about 3% distinct words at 10x against about 30% in the pool), so these rows flatter every
    cache; they show scaling with size and jobs, not speed on real text.
 3. **Report job**: ``stance report`` against ``stance analyze`` on the 100x corpus, one job, each
@@ -64,11 +65,12 @@ def build_corpus(folder: Path, copies: int, seed: int = 7) -> tuple[int, int]:
 
 
 def misjudged_input(folder: Path, repeats: int) -> dict:
-    """The worst case of the early start: input files large enough (``EARLY_START_BYTES``) for
-    ``--jobs 2`` to have a worker load the model once the first full batch is read, but only 39
-    distinct articles (3 x 13, resampled), the rest exact copies of them (duplicates, not
-    scored): 2 batches, so the worker is never used and the process waits at exit for its
-    warm-up. ``stance analyze`` with 1 and 2 jobs as fresh commands, taking turns."""
+    """A misjudged input: files large enough (``EARLY_START_BYTES``) for ``--jobs 2`` to have a
+    worker load the model once the first full batch is read, but only 39 distinct articles
+    (3 x 13, resampled), the rest exact copies of them (duplicates, not scored): 2 batches, so
+    the worker is never used and the process waits at exit for its warm-up. ``stance analyze``
+    with 1 and 2 jobs as fresh commands, taking turns; one more 2-job run with ``--verbose``
+    checks that the early start happened."""
     from stance.pipeline import EARLY_START_BYTES
 
     build_corpus(folder, 3)
@@ -82,8 +84,10 @@ def misjudged_input(folder: Path, repeats: int) -> dict:
     for repeat in range(repeats):
         for jobs in (1, 2) if repeat % 2 == 0 else (2, 1):
             seconds[jobs].append(_timed(["stance", "analyze", str(folder), "--out", f"{folder}.csv", "--jobs", str(jobs), "-q"]))
+    verbose = subprocess.run(["stance", "analyze", str(folder), "--out", f"{folder}.csv", "--jobs", "2", "--verbose"],
+                             check=True, capture_output=True, text=True)
     return {"bytes": size * copies, "files": len(files) * copies, "one_job_s": statistics.median(seconds[1]),
-            "two_jobs_s": statistics.median(seconds[2])}
+            "two_jobs_s": statistics.median(seconds[2]), "early_start": "loading the model early" in verbose.stderr}
 
 
 def pool_child(path: str, rounds: int) -> None:
@@ -123,12 +127,15 @@ def scaling_child(folder: str, jobs: int, late: bool = False) -> None:
 
     if late:
         stance.pipeline.EARLY_START_BYTES = 2**62
+    early: list[int] = []  # workers started early (to check that the early start happened, or not)
+    start_early = stance.pipeline._start_workers_early
+    stance.pipeline._start_workers_early = lambda *args: early.append(len(futures := start_early(*args))) or futures
     analyzer = stance.load()
     started = time.perf_counter()
     result = stance.analyze_corpus(folder, analyzer=analyzer, jobs=jobs)
     seconds = time.perf_counter() - started
     workers = _descendant_peaks_mb()
-    print(json.dumps({"jobs": jobs, "seconds": seconds, "units": len(result.mentions),
+    print(json.dumps({"jobs": jobs, "seconds": seconds, "units": len(result.mentions), "early_workers": sum(early),
                       "articles": int((result.articles["status"] == "ok").sum()),
                       "peak_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "peak_workers_mb": workers}))
@@ -223,7 +230,8 @@ def main() -> int:
                        "seconds": statistics.median(r["seconds"] for r in runs), "runs": [r["seconds"] for r in runs],
                        "peak_main_mb": max(r["peak_main_mb"] for r in runs),
                        "peak_sum_mb": max(r["peak_main_mb"] + sum(r["peak_workers_mb"]) for r in runs),
-                       "workers": max(len(r["peak_workers_mb"]) for r in runs)}
+                       "workers": max(len(r["peak_workers_mb"]) for r in runs),
+                       "early_workers": [r["early_workers"] for r in runs]}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             if size == 100:
@@ -283,21 +291,28 @@ def write_results(path: Path, results: dict) -> None:
         lines.append(f"| {r['size']}x | {_jobs_label(r)} | {r['articles']:,} | {r['words']:,} | {r['units']:,} | {r['seconds']:.2f} | "
                      f"{r['words'] / r['seconds']:,.0f} | {speedup:.2f} | {r['peak_main_mb']:.0f} | {r['peak_sum_mb']:.0f} |")
     lines += ["", "Each run in seconds, repeat by repeat (the rows of a size take turns, each repeat starting one row later): "
-              + "; ".join(f"{r['size']}x {_jobs_label(r)}: " + ", ".join(f"{s:.2f}" for s in r["runs"]) for r in rows) + ".",
-              "", "\"late start\": the same `--jobs 2` with no worker loading the model before the first 8 batches are "
-              "read, as before the early start (the benchmark sets `stance.pipeline.EARLY_START_BYTES` out of reach); "
-              "the other 2-job rows above 4 MiB of input start it early."]
+              + "; ".join(f"{r['size']}x {_jobs_label(r)}: " + ", ".join(f"{s:.2f}" for s in r["runs"]) for r in rows) + "."]
+    late = [r for r in rows if r.get("late")]
+    if late:
+        [early] = [r for r in rows if r["size"] == late[0]["size"] and r["jobs"] == 2 and not r.get("late")]
+        gains = [b - a for a, b in zip(early["runs"], late[0]["runs"])]
+        lines += ["", f"\"late start\": the same `--jobs 2` with no worker loading the model before the first 8 batches are read "
+                  "(the benchmark sets `stance.pipeline.EARLY_START_BYTES` out of reach). Workers started early per run: "
+                  f"{', '.join(map(str, early['early_workers']))} (2 jobs), {', '.join(map(str, late[0]['early_workers']))} "
+                  f"(late start). Late minus early start, repeat by repeat (the two runs follow each other): "
+                  f"{', '.join(f'{g:+.2f}' for g in gains)} s, median {statistics.median(gains):+.2f} s."]
     report = results.get("report")
     if report:
         lines += ["", f"`stance report` on the 100x corpus: {report['report_s']:.2f} s against {report['analyze_s']:.2f} s for "
                   f"`stance analyze` (fresh commands, one job, medians of {repeats}): **{report['report_s'] / report['analyze_s']:.2f}x**."]
     misjudged = results.get("misjudged")
     if misjudged:
-        lines += ["", f"The early start misjudged (its worst case): {misjudged['bytes'] / 2**20:.1f} MiB in {misjudged['files']:,} "
+        lines += ["", f"The early start misjudged: {misjudged['bytes'] / 2**20:.1f} MiB in {misjudged['files']:,} "
                   "files, enough for `--jobs 2` to have a worker load the model once the first full batch is read, but only "
                   "39 distinct articles, the rest exact copies (duplicates, not scored), so the worker is never used and the "
                   f"process waits for it at exit: `stance analyze` takes {misjudged['two_jobs_s']:.2f} s with 2 jobs against "
-                  f"{misjudged['one_job_s']:.2f} s with 1 job (fresh commands, medians of {repeats}). An input of copies of "
+                  f"{misjudged['one_job_s']:.2f} s with 1 job (fresh commands, medians of {repeats}; "
+                  f"early start {'seen' if misjudged['early_start'] else 'NOT seen'} in a `--verbose` run). An input of copies of "
                   "fewer than 32 distinct articles never fills a batch and starts no worker."]
     startup = results["startup"]
     lines += ["", "Start-up (best of 3, fresh processes): " + ", ".join(f"{k[:-2].replace('_', ' ')} {v} s" for k, v in startup.items()) + "."]

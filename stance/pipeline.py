@@ -277,7 +277,7 @@ def iter_outcomes(*paths: str | Path, analyzer: Analyzer, jobs: int = 1, ingest:
         ingest = replace(ingest, language=analyzer.language)
     jobs = _resolve_jobs(jobs)
     warm = 0  # workers that load the model before the first batches are read
-    if jobs > 1 and start == 0:
+    if jobs > 1 and start == 0 and analyzer.model_path is not None and _loky_is_active():
         text = input_text_size(*paths, config=ingest, limit=(jobs - 1) * EARLY_START_BYTES)
         warm = min(jobs - 1, text // EARLY_START_BYTES)
     order = _InputOrder(iter_input_items(*paths, ingest=ingest, check_language=check_language,
@@ -304,10 +304,10 @@ def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer, 
 
     A corpus of fewer than :data:`IN_PROCESS_BATCHES` batches is scored here, so a small corpus
     never pays for starting workers. For a larger one the workers start at once and this
-    process scores the first batches while they start. ``warm`` workers (a large input) start
-    loading the model as soon as the first full batch is read: an input of mostly duplicates or
-    skipped items, which gives no full batch, starts none. A batch whose worker died (killed,
-    out of memory) is scored again here.
+    process scores the first batches while they start. ``warm`` of them (a large input) start
+    loading the model as soon as a full batch of articles to score is read, before the rest of
+    the first batches: while the first batches are short (duplicates, skipped items), none
+    starts. A batch whose worker died (killed, out of memory) is scored again here.
     """
     iterator = iter(batches)
     head: list[list[PendingArticle]] = []
@@ -315,7 +315,7 @@ def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer, 
         for batch in itertools.islice(iterator, IN_PROCESS_BATCHES if jobs > 1 else 0):
             head.append(batch)
             if warm and len(batch) == BATCH_ARTICLES:
-                _start_workers_early(analyzer, warm)
+                _start_workers_early(analyzer, jobs - 1, warm)
                 warm = 0
     except Exception:  # the reader failed among the first batches: those read are scored, as with one job
         for batch in head:
@@ -350,34 +350,46 @@ def _loky_is_active() -> bool:
 def _loky_pool(workers: int) -> Any:
     """joblib's own reusable loky pool of ``workers`` processes, so a later ``joblib.Parallel`` in
     this process (training, cross-validation) reuses it; no memory-mapping (an in-memory
-    analyzer is sent whole). The same arguments every time: other arguments would restart it."""
+    analyzer is sent whole). The same arguments every time: other arguments would restart it,
+    and another size resizes it, which waits for the tasks running in it."""
     from joblib.executor import get_memmapping_executor
 
     return get_memmapping_executor(workers, max_nbytes=None)
 
 
-def _start_workers_early(analyzer: Analyzer, warm: int) -> list[Any]:
-    """Have ``warm`` loky workers import ``stance`` and load the model now, while this process
-    reads the first batches, instead of once they are read (a large corpus).
+def _start_workers_early(analyzer: Analyzer, workers: int, warm: int) -> list[Any]:
+    """Have ``warm`` of the ``workers`` loky workers import ``stance`` and load the model now,
+    while this process reads the first batches, instead of once they are read (a large corpus).
 
     Returns the futures of the warm-up (each gives the worker's process id and model folder);
     none if the workers would not be loky's or the model is not on disk, or if the pool could
     not start (the feeding thread meets the same failure and scoring falls back to this
-    process). A running warm-up cannot be stopped: if the corpus needs no workers after all,
-    the process waits for it at exit.
+    process). A warm-up is not stopped if the corpus turns out to need no workers (loky's
+    ``kill_workers`` shutdown broke its manager thread in this project's tests): the process
+    then waits for it at exit.
     """
-    if warm < 1 or not _loky_is_active() or analyzer.model_path is None:
-        return []
-    spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
     try:
-        pool = _loky_pool(warm)
-        return [pool.submit(_warm_up_worker, spec) for _ in range(warm)]
+        if warm < 1 or not _loky_is_active() or analyzer.model_path is None:
+            return []
+        spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
+        pool = _loky_pool(workers)  # the pool the feeding thread takes, of the same size
+        futures = [pool.submit(_warm_up_worker, spec) for _ in range(min(warm, workers))]
     except Exception:  # only a head start
         logger.debug("workers could not be started early", exc_info=True)
         return []
+    for future in futures:
+        future.add_done_callback(_log_failed_warm_up)
+    logger.debug("%d of %d worker(s) loading the model early", len(futures), workers)
+    return futures
+
+
+def _log_failed_warm_up(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.debug("a worker's early start failed: %r (scoring falls back if the worker is gone)", future.exception())
 
 
 def _warm_up_worker(spec: WorkerSpec) -> tuple[int, str | None]:
+    """In a worker: load the analyzer and the spaCy pipeline that scoring uses (both cached)."""
     analyzer = worker_analyzer(spec)
     load_nlp(NlpConfig(lang=analyzer.language), analyzer.registry)
     return os.getpid(), analyzer.model_path

@@ -315,7 +315,7 @@ def _record_early_starts(monkeypatch) -> list[tuple[int, int]]:
 
     starts: list[tuple[int, int]] = []
     monkeypatch.setattr(pipeline, "iter_corpus", counting_reader)
-    monkeypatch.setattr(pipeline, "_start_workers_early", lambda analyzer, warm: starts.append((len(read), warm)))
+    monkeypatch.setattr(pipeline, "_start_workers_early", lambda analyzer, workers, warm: starts.append((len(read), warm)))
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
     return starts
 
@@ -324,7 +324,7 @@ def _record_early_starts(monkeypatch) -> list[tuple[int, int]]:
     (1, 2, 0, 1),  # a large input: a worker starts once the first full batch is read
     (1, 3, 0, 2),  # large enough for both workers
     ("half", 3, 0, 1),  # one worker per EARLY_START_BYTES of text: a misjudged input costs one
-    (None, 2, 0, None),  # the sample (about 40 KiB) is far below the default
+    (None, 2, 0, None),  # the sample (about 95 KiB) is far below the default
     (1, 1, 0, None),  # one job: no workers
     (1, 2, 3, None),  # a resumed run may have little left to score
 ])
@@ -357,19 +357,66 @@ def test_no_early_start_for_an_input_of_duplicates(monkeypatch, analyzer, tmp_pa
     assert starts == []
 
 
-def test_workers_started_early_load_the_model_in_the_pool_that_scores(analyzer):
-    futures = pipeline._start_workers_early(analyzer, 1)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_started_early_load_the_model_in_the_pool_that_scores(analyzer, workers):
+    futures = pipeline._start_workers_early(analyzer, workers, 1)
     assert len(futures) == 1
     pid, model_path = futures[0].result(timeout=120)
     assert pid != os.getpid() and model_path == analyzer.model_path
-    assert pipeline._loky_pool(1).submit(os.getpid).result(timeout=60) == pid  # the same worker, not a restarted pool
+    pool = pipeline._loky_pool(workers)  # the same pool, not resized or restarted
+    assert pid in {pool.submit(os.getpid).result(timeout=60) for _ in range(4 * workers)}
+
+
+def _spy_on_early_starts(monkeypatch) -> list[tuple[int, int, int]]:
+    """Record (workers, warm, futures returned) of each early start, which still runs."""
+    calls: list[tuple[int, int, int]] = []
+    real = pipeline._start_workers_early
+
+    def spy(analyzer, workers, warm):
+        futures = real(analyzer, workers, warm)
+        calls.append((workers, warm, len(futures)))
+        return futures
+
+    monkeypatch.setattr(pipeline, "_start_workers_early", spy)
+    return calls
+
+
+@pytest.mark.parametrize(("jobs", "per_worker", "expected"), [
+    (2, 1, (1, 1, 1)),
+    (3, 1, (2, 2, 2)),
+    (3, "half", (2, 1, 1)),  # one of two workers warm: the pool the feeding thread takes is the same
+])
+def test_workers_started_early_then_score_batches(monkeypatch, caplog, analyzer, sample_result, jobs, per_worker, expected):
+    """Thirteen batches of one article: the warm workers really score, with the same tables as one job."""
+    from stance.articles import input_text_size
+
+    calls = _spy_on_early_starts(monkeypatch)
+    monkeypatch.setattr(pipeline, "EARLY_START_BYTES", input_text_size() // 2 + 1 if per_worker == "half" else per_worker)
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 1)
+    scored_here = []
+    score_here = pipeline._score_here
+    monkeypatch.setattr(pipeline, "_score_here", lambda batch, analyzer: scored_here.append(batch) or score_here(batch, analyzer))
+    with caplog.at_level(logging.DEBUG, logger="stance.pipeline"):
+        result = stance.analyze_corpus(analyzer=analyzer, jobs=jobs)
+    assert calls == [expected]
+    assert "worker failed" not in caplog.text and "early start failed" not in caplog.text
+    assert len(scored_here) < (sample_result.articles["status"] == "ok").sum()  # the workers scored some
+    pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
+    pd.testing.assert_frame_equal(result.articles, sample_result.articles)
 
 
 def test_workers_started_early_for_a_corpus_too_small_for_them_change_nothing(monkeypatch, analyzer, sample_result):
-    """An input that looked large but gives fewer than 8 batches: scored here, with the same tables."""
+    """An input that looked large but gives fewer than 8 batches: a worker loads the model, but
+    everything is scored here, with the same tables."""
+    calls = _spy_on_early_starts(monkeypatch)
     monkeypatch.setattr(pipeline, "EARLY_START_BYTES", 1)
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 2)
+    scored_here = []
+    score_here = pipeline._score_here
+    monkeypatch.setattr(pipeline, "_score_here", lambda batch, analyzer: scored_here.append(batch) or score_here(batch, analyzer))
     result = stance.analyze_corpus(analyzer=analyzer, jobs=2)
+    assert calls == [(1, 1, 1)]
+    assert sum(len(batch) for batch in scored_here) == (sample_result.articles["status"] == "ok").sum()
     pd.testing.assert_frame_equal(result.mentions, sample_result.mentions)
     pd.testing.assert_frame_equal(result.articles, sample_result.articles)
 
@@ -378,14 +425,14 @@ def test_no_early_start_with_another_joblib_backend_an_unsaved_model_or_a_pool_t
     from joblib import parallel_config
 
     with parallel_config(backend="threading"):
-        assert pipeline._start_workers_early(analyzer, 1) == []
+        assert pipeline._start_workers_early(analyzer, 1, 1) == []
     unsaved = stance.Analyzer(analyzer.stance_model, analyzer.sentiment_model, metadata=analyzer.metadata)
-    assert unsaved.model_path is None and pipeline._start_workers_early(unsaved, 1) == []
+    assert unsaved.model_path is None and pipeline._start_workers_early(unsaved, 1, 1) == []
 
     def no_processes(workers):
         raise OSError("cannot fork")
 
     monkeypatch.setattr(pipeline, "_loky_pool", no_processes)
     with caplog.at_level(logging.DEBUG, logger="stance.pipeline"):
-        assert pipeline._start_workers_early(analyzer, 1) == []  # only a head start: the run goes on
+        assert pipeline._start_workers_early(analyzer, 1, 1) == []  # only a head start: the run goes on
     assert "could not be started early" in caplog.text
