@@ -9,12 +9,12 @@
    The floor is (a) + (b); each round gives a ratio (c) / floor, and the table shows medians.
 2. **Scaling rows** on synthetic corpora resampled from the paragraphs of the sample (13
    articles), 10x, 100x and 200x: every (size, jobs) is measured five times, each in a fresh
-   process (so worker start-up is paid every time), the rows of a size taking turns (each
-   repeat starts one row later) so that a slow spell of the machine does not fall on one of
-   them only; at the largest size a "late start" row runs ``--jobs 2`` without the early start
-   of the workers. Peak memory is the high-water mark of the main process plus each worker's. The resampled text repeats words far more than real news
-   (about 3% distinct words at 10x against about 30% in the pool), so these rows flatter every
-   cache; they show scaling with size and jobs, not speed on real text.
+   process (so worker start-up is paid every time), the job counts taking turns (1, 2 | 2, 1 |
+   1, 2 ...) so that a slow spell of the machine does not fall on one of them only. Peak
+   memory is the high-water mark of the main process plus each worker's. The resampled text
+   repeats words far more than real news (about 3% distinct words at 10x against about 30% in
+   the pool), so these rows flatter every cache; they show scaling with size and jobs, not
+   speed on real text.
 3. **Report job**: ``stance report`` against ``stance analyze`` on the 100x corpus, one job, each
    as a fresh command, five times, taking turns; the ratio of the medians.
 4. **Archive scale** (only with ``--scale``; several minutes): ``benchmarks/scale.py`` on its
@@ -64,32 +64,6 @@ def build_corpus(folder: Path, copies: int, seed: int = 7) -> tuple[int, int]:
     return articles, words
 
 
-def misjudged_input(folder: Path, repeats: int) -> dict:
-    """A misjudged input: files large enough (``EARLY_START_BYTES``) for ``--jobs 2`` to have a
-    worker load the model once the first full batch is read, but only 39 distinct articles
-    (3 x 13, resampled), the rest exact copies of them (duplicates, not scored): 2 batches, so
-    the worker is never used and the process waits at exit for its warm-up. ``stance analyze``
-    with 1 and 2 jobs as fresh commands, taking turns; one more 2-job run with ``--verbose``
-    checks that the early start happened."""
-    from stance.pipeline import EARLY_START_BYTES
-
-    build_corpus(folder, 3)
-    files = sorted(folder.glob("copy_*.txt"))
-    size = sum(f.stat().st_size for f in files)
-    copies = -(-EARLY_START_BYTES // size)
-    for c in range(1, copies):
-        for f in files:
-            (folder / f"dup_{c:03d}_{f.name}").write_bytes(f.read_bytes())
-    seconds: dict[int, list[float]] = {1: [], 2: []}
-    for repeat in range(repeats):
-        for jobs in (1, 2) if repeat % 2 == 0 else (2, 1):
-            seconds[jobs].append(_timed(["stance", "analyze", str(folder), "--out", f"{folder}.csv", "--jobs", str(jobs), "-q"]))
-    verbose = subprocess.run(["stance", "analyze", str(folder), "--out", f"{folder}.csv", "--jobs", "2", "--verbose"],
-                             check=True, capture_output=True, text=True)
-    return {"bytes": size * copies, "files": len(files) * copies, "one_job_s": statistics.median(seconds[1]),
-            "two_jobs_s": statistics.median(seconds[2]), "early_start": "loading the model early" in verbose.stderr}
-
-
 def pool_child(path: str, rounds: int) -> None:
     """Rounds of read / tokenize / full analysis on the news pool, in this process; print JSON."""
     import stance
@@ -117,25 +91,16 @@ def pool_child(path: str, rounds: int) -> None:
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def scaling_child(folder: str, jobs: int, late: bool = False) -> None:
-    """One analysis of ``folder`` with ``jobs`` in this fresh process; print JSON with peak memory.
-
-    ``late``: no worker loads the model before the first batches are read (the workers start
-    once they are, as before the early start), to measure what the early start gains."""
+def scaling_child(folder: str, jobs: int) -> None:
+    """One analysis of ``folder`` with ``jobs`` in this fresh process; print JSON with peak memory."""
     import stance
-    import stance.pipeline
 
-    if late:
-        stance.pipeline.EARLY_START_BYTES = 2**62
-    early: list[int] = []  # workers started early (to check that the early start happened, or not)
-    start_early = stance.pipeline._start_workers_early
-    stance.pipeline._start_workers_early = lambda *args: early.append(len(futures := start_early(*args))) or futures
     analyzer = stance.load()
     started = time.perf_counter()
     result = stance.analyze_corpus(folder, analyzer=analyzer, jobs=jobs)
     seconds = time.perf_counter() - started
     workers = _descendant_peaks_mb()
-    print(json.dumps({"jobs": jobs, "seconds": seconds, "units": len(result.mentions), "early_workers": sum(early),
+    print(json.dumps({"jobs": jobs, "seconds": seconds, "units": len(result.mentions),
                       "articles": int((result.articles["status"] == "ok").sum()),
                       "peak_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "peak_workers_mb": workers}))
@@ -198,13 +163,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--scale", action="store_true", help="also run benchmarks/scale.py (20,000-article archive) into --out")
     parser.add_argument("--pool-child", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--scaling-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--scaling-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.pool_child:
         pool_child(args.pool_child[0], int(args.pool_child[1]))
         return 0
     if args.scaling_child:
-        scaling_child(args.scaling_child[0], int(args.scaling_child[1]), args.scaling_child[2] == "late")
+        scaling_child(args.scaling_child[0], int(args.scaling_child[1]))
         return 0
     results: dict = {"command": " ".join(["benchmarks/run.py", *sys.argv[1:]]), "repeats": args.repeats}
     if args.pool.is_file():
@@ -217,21 +182,17 @@ def main() -> int:
         for size in args.sizes:
             folder = Path(tmp) / f"x{size}"
             articles, words = build_corpus(folder, size)
-            configs = [(jobs, "early") for jobs in args.jobs]
-            if size == max(args.sizes) and 2 in args.jobs:
-                configs.append((2, "late"))  # what the early start of the workers gains
-            by_config: dict[tuple[int, str], list[dict]] = {config: [] for config in configs}
+            by_jobs: dict[int, list[dict]] = {jobs: [] for jobs in args.jobs}
             for repeat in range(args.repeats):
-                for jobs, start in configs[repeat % len(configs):] + configs[:repeat % len(configs)]:  # taking turns
-                    by_config[jobs, start].append(_child("--scaling-child", str(folder), str(jobs), start))
-            for (jobs, start), runs in by_config.items():
-                row = {"size": size, "jobs": jobs, "late": start == "late", "articles": articles, "words": words,
-                       "units": runs[0]["units"],
+                turn = repeat % len(args.jobs)
+                for jobs in args.jobs[turn:] + args.jobs[:turn]:  # taking turns: 1, 2 | 2, 1 | 1, 2 ...
+                    by_jobs[jobs].append(_child("--scaling-child", str(folder), str(jobs)))
+            for jobs, runs in by_jobs.items():
+                row = {"size": size, "jobs": jobs, "articles": articles, "words": words, "units": runs[0]["units"],
                        "seconds": statistics.median(r["seconds"] for r in runs), "runs": [r["seconds"] for r in runs],
                        "peak_main_mb": max(r["peak_main_mb"] for r in runs),
                        "peak_sum_mb": max(r["peak_main_mb"] + sum(r["peak_workers_mb"]) for r in runs),
-                       "workers": max(len(r["peak_workers_mb"]) for r in runs),
-                       "early_workers": [r["early_workers"] for r in runs]}
+                       "workers": max(len(r["peak_workers_mb"]) for r in runs)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             if size == 100:
@@ -241,9 +202,6 @@ def main() -> int:
                     report.append(_timed(["stance", "report", str(folder), "--out", f"{tmp}/r", "--jobs", "1", "-q"]))
                 results["report"] = {"analyze_s": statistics.median(analyze), "report_s": statistics.median(report)}
                 print(json.dumps(results["report"]), flush=True)
-        if 1 in args.jobs and 2 in args.jobs:
-            results["misjudged"] = misjudged_input(Path(tmp) / "copies", args.repeats)
-            print(json.dumps(results["misjudged"]), flush=True)
     results["scaling"] = rows
     results["startup"] = startup_times()
     write_results(args.out, results)
@@ -252,10 +210,6 @@ def main() -> int:
 
         return scale_main(["--out", str(args.out)])
     return 0
-
-
-def _jobs_label(row: dict) -> str:
-    return f"{row['jobs']} (late start)" if row.get("late") else str(row["jobs"])
 
 
 def _pool_summary(pool: dict) -> dict:
@@ -288,32 +242,14 @@ def write_results(path: Path, results: dict) -> None:
     single = {r["size"]: r["seconds"] for r in rows if r["jobs"] == 1}
     for r in rows:
         speedup = single.get(r["size"], r["seconds"]) / r["seconds"]
-        lines.append(f"| {r['size']}x | {_jobs_label(r)} | {r['articles']:,} | {r['words']:,} | {r['units']:,} | {r['seconds']:.2f} | "
+        lines.append(f"| {r['size']}x | {r['jobs']} | {r['articles']:,} | {r['words']:,} | {r['units']:,} | {r['seconds']:.2f} | "
                      f"{r['words'] / r['seconds']:,.0f} | {speedup:.2f} | {r['peak_main_mb']:.0f} | {r['peak_sum_mb']:.0f} |")
-    lines += ["", "Each run in seconds, repeat by repeat (the rows of a size take turns, each repeat starting one row later): "
-              + "; ".join(f"{r['size']}x {_jobs_label(r)}: " + ", ".join(f"{s:.2f}" for s in r["runs"]) for r in rows) + "."]
-    late = [r for r in rows if r.get("late")]
-    if late:
-        [early] = [r for r in rows if r["size"] == late[0]["size"] and r["jobs"] == 2 and not r.get("late")]
-        gains = [b - a for a, b in zip(early["runs"], late[0]["runs"])]
-        lines += ["", f"\"late start\": the same `--jobs 2` with no worker loading the model before the first 8 batches are read "
-                  "(the benchmark sets `stance.pipeline.EARLY_START_BYTES` out of reach). Workers started early per run: "
-                  f"{', '.join(map(str, early['early_workers']))} (2 jobs), {', '.join(map(str, late[0]['early_workers']))} "
-                  f"(late start). Late minus early start, repeat by repeat (the two runs follow each other): "
-                  f"{', '.join(f'{g:+.2f}' for g in gains)} s, median {statistics.median(gains):+.2f} s."]
+    lines += ["", "Each run in seconds, repeat by repeat (the job counts take turns: 1, 2 | 2, 1 | 1, 2 ...): "
+              + "; ".join(f"{r['size']}x {r['jobs']}: " + ", ".join(f"{s:.2f}" for s in r["runs"]) for r in rows) + "."]
     report = results.get("report")
     if report:
         lines += ["", f"`stance report` on the 100x corpus: {report['report_s']:.2f} s against {report['analyze_s']:.2f} s for "
                   f"`stance analyze` (fresh commands, one job, medians of {repeats}): **{report['report_s'] / report['analyze_s']:.2f}x**."]
-    misjudged = results.get("misjudged")
-    if misjudged:
-        lines += ["", f"The early start misjudged: {misjudged['bytes'] / 2**20:.1f} MiB in {misjudged['files']:,} "
-                  "files, enough for `--jobs 2` to have a worker load the model once the first full batch is read, but only "
-                  "39 distinct articles, the rest exact copies (duplicates, not scored), so the worker is never used and the "
-                  f"process waits for it at exit: `stance analyze` takes {misjudged['two_jobs_s']:.2f} s with 2 jobs against "
-                  f"{misjudged['one_job_s']:.2f} s with 1 job (fresh commands, medians of {repeats}; "
-                  f"early start {'seen' if misjudged['early_start'] else 'NOT seen'} in a `--verbose` run). An input of copies of "
-                  "fewer than 32 distinct articles never fills a batch and starts no worker."]
     startup = results["startup"]
     lines += ["", "Start-up (best of 3, fresh processes): " + ", ".join(f"{k[:-2].replace('_', ' ')} {v} s" for k, v in startup.items()) + "."]
     block = "\n".join(lines)

@@ -24,7 +24,6 @@ and date columns.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -354,37 +353,6 @@ def input_files(*paths: str | Path, config: IngestConfig | None = None) -> list[
     """The files :func:`iter_corpus` reads for ``paths``, in reading order (excluded paths,
     ``stance`` output folders and hidden files left out, as the reader leaves them out)."""
     return [item.path for item in _expand_inputs(paths, config or IngestConfig()) if item.path is not None]
-
-
-MARKUP_SUFFIXES = frozenset({".html", ".htm"})  # web pages: mostly markup, about a tenth text
-COMPRESSED_SUFFIXES = frozenset({".jsonl.gz", ".csv.gz", ".parquet"})  # about a third of their text on disk
-
-
-def input_text_size(*paths: str | Path, config: IngestConfig | None = None, limit: int | None = None) -> int:
-    """About how many bytes of text :func:`iter_corpus` reads for ``paths``: the size on disk of
-    its files, web pages at a tenth, compressed files (gzip, Parquet) at three times; files the
-    reader refuses as too large, or that cannot be inspected, count 0. Counted until ``limit``.
-
-    >>> input_text_size() > 0  # the sample corpus
-    True
-    """
-    config = config or IngestConfig()
-    total = 0
-    for item in _expand_inputs(paths, config):
-        if item.path is not None:
-            with contextlib.suppress(OSError):
-                total += _text_size(item.path, config)
-        if limit is not None and total >= limit:
-            break
-    return total
-
-
-def _text_size(path: Path, config: IngestConfig) -> int:
-    size = path.stat().st_size
-    if size > config.max_file_bytes:
-        return 0
-    suffix = input_suffix(path.name)
-    return size // 10 if suffix in MARKUP_SUFFIXES else 3 * size if suffix in COMPRESSED_SUFFIXES else size
 
 
 def _display(name: str) -> str:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .actors import ActorRegistry
-from .articles import input_text_size, iter_corpus
+from .articles import iter_corpus
 from .config import IngestConfig, NlpConfig
 from .lang import LanguagePack, available_languages, register_pack
 from .language import not_german_reason
@@ -64,10 +64,6 @@ logger = logging.getLogger(__name__)
 
 BATCH_ARTICLES = 32
 IN_PROCESS_BATCHES = 8  # a corpus of fewer than 8 batches (at most 224 articles to score) is scored without workers
-EARLY_START_BYTES = 4 * 2**20
-"""Per this much input text (:func:`~stance.articles.input_text_size`), one worker loads the
-model while this process reads the first batches: 4 MiB of text take several times a worker's
-start-up to score."""
 
 WorkerSpec = tuple[str | None, ActorRegistry, LanguagePack]
 """What a worker process needs to load the analyzer itself: model folder, registry, language pack."""
@@ -268,21 +264,14 @@ def iter_outcomes(*paths: str | Path, analyzer: Analyzer, jobs: int = 1, ingest:
     """Read and score a corpus; yield every file and every input item's outcome in input order.
 
     ``start`` skips the outcomes of the first ``start`` items (a resumed run); the output does
-    not depend on ``jobs``. In a run from the start with loky workers and a model on disk, one
-    worker per :data:`EARLY_START_BYTES` of input text (at most ``jobs - 1``) loads the model
-    while the first batches are read (:func:`_score_batches`).
+    not depend on ``jobs``.
     """
     ingest = ingest or IngestConfig()
     if ingest.language is None:  # read the corpus in the model's language
         ingest = replace(ingest, language=analyzer.language)
-    jobs = _resolve_jobs(jobs)
-    warm = 0  # workers that load the model before the first batches are read
-    if jobs > 1 and start == 0 and analyzer.model_path is not None and _loky_is_active():
-        text = input_text_size(*paths, config=ingest, limit=(jobs - 1) * EARLY_START_BYTES)
-        warm = min(jobs - 1, text // EARLY_START_BYTES)
     order = _InputOrder(iter_input_items(*paths, ingest=ingest, check_language=check_language,
                                          language=analyzer.language, start=start))
-    for batch, outcomes in _score_batches(order.batches(), analyzer, jobs, warm):
+    for batch, outcomes in _score_batches(order.batches(), analyzer, _resolve_jobs(jobs)):
         order.scored(batch, outcomes)
         yield from order.ready()
     yield from order.ready()
@@ -298,25 +287,20 @@ def _resolve_jobs(jobs: int) -> int:
 
 # --- scoring here or in workers ------------------------------------------------------------------
 
-def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer, jobs: int,
-                   warm: int = 0) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
+def _score_batches(batches: Iterable[list[PendingArticle]], analyzer: Analyzer,
+                   jobs: int) -> Iterator[tuple[list[PendingArticle], list[Any]]]:
     """Score batches in input order, here or (``jobs > 1``) in ``jobs`` joblib workers.
 
     A corpus of fewer than :data:`IN_PROCESS_BATCHES` batches is scored here, so a small corpus
     never pays for starting workers. For a larger one the workers start at once and this
-    process scores the first batches while they start. ``warm`` of them (a large input) start
-    loading the model as soon as a full batch of articles to score is read, before the rest of
-    the first batches: while the first batches are short (duplicates, skipped items), none
-    starts. A batch whose worker died (killed, out of memory) is scored again here.
+    process scores the first batches while they start. A batch whose worker died (killed, out
+    of memory) is scored again here.
     """
     iterator = iter(batches)
     head: list[list[PendingArticle]] = []
     try:
         for batch in itertools.islice(iterator, IN_PROCESS_BATCHES if jobs > 1 else 0):
             head.append(batch)
-            if warm and len(batch) == BATCH_ARTICLES:
-                _start_workers_early(analyzer, jobs - 1, warm)
-                warm = 0
     except Exception:  # the reader failed among the first batches: those read are scored, as with one job
         for batch in head:
             yield batch, _score_here(batch, analyzer)
@@ -333,66 +317,13 @@ def _score_with_workers(head: list[list[PendingArticle]], rest: Iterator[list[Pe
     """With joblib's default backend: this process and ``jobs - 1`` loky workers score side by
     side (one model less in memory than ``jobs`` workers and an idle dispatcher). With a
     backend chosen by ``joblib.parallel_config(...)``: ``joblib.Parallel`` on it, ``jobs`` workers."""
-    if _loky_is_active():
-        yield from _score_here_and_in_loky(head, rest, analyzer, jobs - 1)
-    else:
-        yield from _score_with_parallel(head, rest, analyzer, jobs)
-
-
-def _loky_is_active() -> bool:
-    """Whether joblib's active backend is its default, loky (not one set by ``parallel_config``)."""
     from joblib.parallel import LokyBackend, get_active_backend
 
     backend, _ = get_active_backend()
-    return type(backend) is LokyBackend
-
-
-def _loky_pool(workers: int) -> Any:
-    """joblib's own reusable loky pool of ``workers`` processes, so a later ``joblib.Parallel`` in
-    this process (training, cross-validation) reuses it; no memory-mapping (an in-memory
-    analyzer is sent whole). The same arguments every time: other arguments would restart it,
-    and another size resizes it, which waits for the tasks running in it."""
-    from joblib.executor import get_memmapping_executor
-
-    return get_memmapping_executor(workers, max_nbytes=None)
-
-
-def _start_workers_early(analyzer: Analyzer, workers: int, warm: int) -> list[Any]:
-    """Have ``warm`` of the ``workers`` loky workers import ``stance`` and load the model now,
-    while this process reads the first batches, instead of once they are read (a large corpus).
-
-    Returns the futures of the warm-up (each gives the worker's process id and model folder);
-    none if the workers would not be loky's or the model is not on disk, or if the pool could
-    not start (the feeding thread meets the same failure and scoring falls back to this
-    process). A warm-up is not stopped if the corpus turns out to need no workers (loky's
-    ``kill_workers`` shutdown broke its manager thread in this project's tests): the process
-    then waits for it at exit.
-    """
-    try:
-        if warm < 1 or not _loky_is_active() or analyzer.model_path is None:
-            return []
-        spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
-        pool = _loky_pool(workers)  # the pool the feeding thread takes, of the same size
-        futures = [pool.submit(_warm_up_worker, spec) for _ in range(min(warm, workers))]
-    except Exception:  # only a head start
-        logger.debug("workers could not be started early", exc_info=True)
-        return []
-    for future in futures:
-        future.add_done_callback(_log_failed_warm_up)
-    logger.debug("%d of %d worker(s) loading the model early", len(futures), workers)
-    return futures
-
-
-def _log_failed_warm_up(future: Any) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        logger.debug("a worker's early start failed: %r (scoring falls back if the worker is gone)", future.exception())
-
-
-def _warm_up_worker(spec: WorkerSpec) -> tuple[int, str | None]:
-    """In a worker: load the analyzer and the spaCy pipeline that scoring uses (both cached)."""
-    analyzer = worker_analyzer(spec)
-    load_nlp(NlpConfig(lang=analyzer.language), analyzer.registry)
-    return os.getpid(), analyzer.model_path
+    if type(backend) is LokyBackend:
+        yield from _score_here_and_in_loky(head, rest, analyzer, jobs - 1)
+    else:
+        yield from _score_with_parallel(head, rest, analyzer, jobs)
 
 
 def _score_with_parallel(head: list[list[PendingArticle]], rest: Iterator[list[PendingArticle]], analyzer: Analyzer,
@@ -549,6 +480,8 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
     this process scores the batches still waiting. A batch whose worker died (killed, out of
     memory) is scored again here.
     """
+    from joblib.executor import get_memmapping_executor
+
     spec: WorkerSpec = (analyzer.model_path, analyzer.registry, analyzer.pack)
     shipped = analyzer if analyzer.model_path is None else None
     for_workers = _ForWorkers()
@@ -563,7 +496,9 @@ def _score_here_and_in_loky(head: list[list[PendingArticle]], rest: Iterator[lis
                 arrived.put(("result", (index, batch, outcome)))
 
         try:
-            executor = _loky_pool(workers)
+            # joblib's own reusable pool, so a later joblib.Parallel in this process (training,
+            # cross-validation) reuses it; no memory-mapping (an in-memory analyzer is sent whole)
+            executor = get_memmapping_executor(workers, max_nbytes=None)
             while (taken := for_workers.take()) is not None and not for_workers.taken_back:
                 index, batch = taken
                 pending.append(executor.submit(_score_indexed, index, [p.article for p in batch], spec, shipped))

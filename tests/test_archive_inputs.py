@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from stance.articles import input_text_size, iter_corpus, load_articles
+from stance.articles import iter_corpus, load_articles
 from stance.config import IngestConfig
 from stance.records import Article
 
@@ -302,17 +302,3 @@ def test_other_gzip_text_suffixes_when_configured(tmp_path):
     config = IngestConfig(suffixes=(*IngestConfig().suffixes, ".json.gz", ".txt.gz"))
     corpus = load_articles(tmp_path, config=config)
     assert [a.id for a in corpus.articles] == ["a0", "a1", f"{tmp_path.name}/b.txt.gz#1"]
-
-
-def test_input_text_size_counts_the_files_the_reader_reads(tmp_path):
-    (tmp_path / "a.txt").write_bytes(b"x" * 1000)
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "b.jsonl.gz").write_bytes(b"y" * 300)  # compressed: about three times its size on disk
-    (tmp_path / "sub" / "page.html").write_bytes(b"<p>" * 2000)  # a web page: mostly markup, a tenth
-    (tmp_path / ".hidden.txt").write_bytes(b"z" * 5000)  # skipped by the reader, not counted
-    (tmp_path / "notes.xyz").write_bytes(b"z" * 7000)  # not a format the reader reads
-    assert input_text_size(tmp_path) == 1000 + 900 + 600
-    assert input_text_size(tmp_path, tmp_path / "a.txt", tmp_path / "missing.txt") == 2500 + 1000
-    assert input_text_size(tmp_path, tmp_path / "a.txt", limit=1000) == 1000  # stops counting at the limit
-    assert input_text_size(tmp_path, config=IngestConfig(exclude=(str(tmp_path / "sub"),))) == 1000
-    assert input_text_size(tmp_path, config=IngestConfig(max_file_bytes=5999)) == 1000 + 900  # the page is refused as too large: 0
