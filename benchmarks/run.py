@@ -3,20 +3,23 @@
     python benchmarks/run.py --out benchmarks/RESULTS.md
 
 1. **News pool** (``../shared/corpus/news_pool/pool.jsonl``, about 280k words of distinct real
-   news from 505 outlets; read from there, never copied): in one fresh process, three rounds of
+   news from 505 outlets; read from there, never copied): in one fresh process, ``--rounds``
+   rounds (default 3) of
    (a) reading the file as ``stance`` reads it, (b) the spaCy tokenizer alone over the same
    texts, (c) the full analysis with one job (reading included: ``analyze_corpus`` on the file).
    The floor is (a) + (b); each round gives a ratio (c) / floor, and the table shows medians.
 2. **Scaling rows** on synthetic corpora resampled from the paragraphs of the sample (13
-   articles), 10x, 100x and 200x: every (size, jobs) is measured five times, each in a fresh
-   process (so worker start-up is paid every time), the job counts taking turns (1, 2 | 2, 1 |
-   1, 2 ...) so that a slow spell of the machine does not fall on one of them only. Peak
+   articles), 10x, 100x and 200x: every (size, jobs) is measured ``--repeats`` times (default
+   5), each in a fresh process (so worker start-up is paid every time), the job counts taking
+   turns (1, 2 | 2, 1 | 1, 2 ...) so that a slow spell of the machine does not fall on one of
+   them only; the 2-job/1-job ratio of each repeat is listed too. Peak
    memory is the high-water mark of the main process plus each worker's. The resampled text
    repeats words far more than real news (about 3% distinct words at 10x against about 30% in
    the pool), so these rows flatter every cache; they show scaling with size and jobs, not
    speed on real text.
 3. **Report job**: ``stance report`` against ``stance analyze`` on the 100x corpus, one job, each
-   as a fresh command, five times, taking turns; the ratio of the medians.
+   as a fresh command, ``--repeats`` times, taking turns (analyze, report | report, analyze
+   ...); the ratio of the medians.
 4. **Archive scale** (only with ``--scale``; several minutes): ``benchmarks/scale.py`` on its
    20,000-article archive (local jobs, Parquet input, Dask), written into the same ``--out``.
 """
@@ -165,13 +168,18 @@ def main() -> int:
     parser.add_argument("--pool-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--scaling-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.jobs = list(dict.fromkeys(args.jobs))
+    if args.repeats < 1 or args.rounds < 1:
+        parser.error("--repeats and --rounds must be at least 1")
     if args.pool_child:
         pool_child(args.pool_child[0], int(args.pool_child[1]))
         return 0
     if args.scaling_child:
         scaling_child(args.scaling_child[0], int(args.scaling_child[1]))
         return 0
-    results: dict = {"command": " ".join(["benchmarks/run.py", *sys.argv[1:]]), "repeats": args.repeats}
+    orders = [args.jobs[turn:] + args.jobs[:turn] for turn in range(min(len(args.jobs), args.repeats))]
+    results: dict = {"command": " ".join(["benchmarks/run.py", *sys.argv[1:]]), "repeats": args.repeats,
+                     "orders": orders if len(args.jobs) > 1 else []}
     if args.pool.is_file():
         results["pool"] = _child("--pool-child", str(args.pool), str(args.rounds))
         print("pool:", json.dumps(_pool_summary(results["pool"])), flush=True)
@@ -184,8 +192,7 @@ def main() -> int:
             articles, words = build_corpus(folder, size)
             by_jobs: dict[int, list[dict]] = {jobs: [] for jobs in args.jobs}
             for repeat in range(args.repeats):
-                turn = repeat % len(args.jobs)
-                for jobs in args.jobs[turn:] + args.jobs[:turn]:  # taking turns: 1, 2 | 2, 1 | 1, 2 ...
+                for jobs in orders[repeat % len(orders)]:  # taking turns: 1, 2 | 2, 1 | 1, 2 ...
                     by_jobs[jobs].append(_child("--scaling-child", str(folder), str(jobs)))
             for jobs, runs in by_jobs.items():
                 row = {"size": size, "jobs": jobs, "articles": articles, "words": words, "units": runs[0]["units"],
@@ -196,10 +203,13 @@ def main() -> int:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             if size == 100:
-                analyze, report = [], []
-                for _ in range(args.repeats):
-                    analyze.append(_timed(["stance", "analyze", str(folder), "--out", f"{tmp}/m.csv", "--jobs", "1", "-q"]))
-                    report.append(_timed(["stance", "report", str(folder), "--out", f"{tmp}/r", "--jobs", "1", "-q"]))
+                commands = {"analyze": ["stance", "analyze", str(folder), "--out", f"{tmp}/m.csv", "--jobs", "1", "-q"],
+                            "report": ["stance", "report", str(folder), "--out", f"{tmp}/r", "--jobs", "1", "-q"]}
+                timed: dict[str, list[float]] = {"analyze": [], "report": []}
+                for repeat in range(args.repeats):
+                    for name in ("analyze", "report") if repeat % 2 == 0 else ("report", "analyze"):
+                        timed[name].append(_timed(commands[name]))
+                analyze, report = timed["analyze"], timed["report"]
                 results["report"] = {"analyze_s": statistics.median(analyze), "report_s": statistics.median(report)}
                 print(json.dumps(results["report"]), flush=True)
     results["scaling"] = rows
@@ -210,6 +220,14 @@ def main() -> int:
 
         return scale_main(["--out", str(args.out)])
     return 0
+
+
+def _paired_ratios(rows: list[dict]) -> dict[int, list[float]]:
+    """Per size, the 1-job time over the 2-job time of each repeat (the two runs are neighbours)."""
+    by_size: dict[int, dict[int, list[float]]] = {}
+    for r in rows:
+        by_size.setdefault(r["size"], {})[r["jobs"]] = r["runs"]
+    return {size: [a / b for a, b in zip(runs[1], runs[2])] for size, runs in by_size.items() if 1 in runs and 2 in runs}
 
 
 def _pool_summary(pool: dict) -> dict:
@@ -236,16 +254,24 @@ def write_results(path: Path, results: dict) -> None:
                   f"{ratios}); {pool['words'] / m['full_s']:,.0f} words/s; peak memory {pool['peak_rss_mb']:.0f} MiB.", ""]
     rows = results["scaling"]
     repeats = results["repeats"]
-    lines += [f"### Scaling on the resampled sample (medians of {repeats} fresh processes per row, the job counts taking turns)", "",
+    orders = " | ".join(", ".join(map(str, order)) for order in results["orders"])
+    turns = f", the job counts taking turns: {orders} ..." if orders else ""
+    lines += [f"### Scaling on the resampled sample (medians of {repeats} fresh processes per row{turns})", "",
               "| size | jobs | articles | words | units | analysis s | words/s | speed-up vs 1 job | peak main MiB | peak summed MiB (main + workers) |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     single = {r["size"]: r["seconds"] for r in rows if r["jobs"] == 1}
     for r in rows:
-        speedup = single.get(r["size"], r["seconds"]) / r["seconds"]
+        speedup = f"{single[r['size']] / r['seconds']:.2f}" if r["size"] in single else "–"
         lines.append(f"| {r['size']}x | {r['jobs']} | {r['articles']:,} | {r['words']:,} | {r['units']:,} | {r['seconds']:.2f} | "
-                     f"{r['words'] / r['seconds']:,.0f} | {speedup:.2f} | {r['peak_main_mb']:.0f} | {r['peak_sum_mb']:.0f} |")
-    lines += ["", "Each run in seconds, repeat by repeat (the job counts take turns: 1, 2 | 2, 1 | 1, 2 ...): "
-              + "; ".join(f"{r['size']}x {r['jobs']}: " + ", ".join(f"{s:.2f}" for s in r["runs"]) for r in rows) + "."]
+                     f"{r['words'] / r['seconds']:,.0f} | {speedup} | {r['peak_main_mb']:.0f} | {r['peak_sum_mb']:.0f} |")
+    lines += ["", "Each run in seconds, repeat by repeat: "
+              + "; ".join(f"{r['size']}x {r['jobs']} job{'s' if r['jobs'] > 1 else ''}: " + ", ".join(f"{s:.2f}" for s in r["runs"])
+                          for r in rows) + "."]
+    pairs = _paired_ratios(rows)
+    if pairs:
+        lines += ["", "Speed-up of 2 jobs over 1 job within each repeat: " + "; ".join(
+            f"{size}x: {', '.join(f'{x:.2f}' for x in ratios)} (median {statistics.median(ratios):.2f})" for size, ratios in pairs.items())
+            + ". With an odd number of repeats one job count goes first once more often."]
     report = results.get("report")
     if report:
         lines += ["", f"`stance report` on the 100x corpus: {report['report_s']:.2f} s against {report['analyze_s']:.2f} s for "
